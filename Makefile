@@ -1,0 +1,28 @@
+# Thin wrapper around Meson. See README.md.
+BUILD ?= build
+TESTBUILD ?= build-test
+PYTHON ?= /usr/bin/python3
+
+.PHONY: all deps run test unit integration clean
+
+all: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(TESTBUILD)/build.ninja:
+	meson setup $(TESTBUILD) --buildtype=debug -Db_sanitize=address,undefined
+
+run: all
+	@bash scripts/quickstart.sh $(BUILD)
+
+test: deps $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	@bash scripts/run-tests.sh $(TESTBUILD)
+
+clean:
+	rm -rf $(BUILD) $(TESTBUILD)
