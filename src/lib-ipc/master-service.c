@@ -1,0 +1,167 @@
+#include "master-service.h"
+#include "log.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <grp.h>
+#include <time.h>
+
+static char *service_name;
+static struct loft_settings *service_set;
+static struct master_listener *listeners;
+static unsigned int listeners_count;
+
+static void listeners_parse(const char *env)
+{
+	char **items = str_split(env, ",");
+	unsigned int n = str_array_length(items);
+	listeners = i_new(struct master_listener, n);
+	for (unsigned int i = 0; i < n; i++) {
+		if (items[i][0] == '\0')
+			continue;
+		char **f = str_split(items[i], ":");
+		uint32_t fd;
+		if (str_array_length(f) < 2 || str_to_uint32(f[1], &fd) < 0 ||
+		    fd < MASTER_LISTEN_FD_FIRST || fd > 65535)
+			i_fatal("Invalid LOFT_LISTENERS entry: %s", items[i]);
+		struct master_listener *l = &listeners[listeners_count++];
+		l->name = i_strdup(f[0]);
+		l->fd = (int)fd;
+		const char *flags = f[2] == NULL ? "" : f[2];
+		l->ssl = strstr(flags, "ssl") != NULL;
+		l->haproxy = strstr(flags, "haproxy") != NULL;
+		l->unix_socket = strstr(flags, "unix") != NULL;
+		fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+		str_split_free(&f);
+	}
+	str_split_free(&items);
+}
+
+const struct loft_settings *master_service_init(const char *name,
+						int argc, char *argv[])
+{
+	const char *config_path = NULL;
+	char *error = NULL;
+
+	service_name = i_strdup(name);
+	log_init(name);
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			config_path = argv[++i];
+	}
+	if (config_path != NULL) {
+		if (settings_read(config_path, &service_set, &error) < 0)
+			i_fatal("%s", error);
+	} else if (fcntl(MASTER_SETTINGS_FD, F_GETFD) >= 0) {
+		lseek(MASTER_SETTINGS_FD, 0, SEEK_SET);
+		if (settings_snapshot_read(MASTER_SETTINGS_FD, &service_set,
+					   &error) < 0)
+			i_fatal("Invalid settings snapshot from master: %s", error);
+		close(MASTER_SETTINGS_FD);
+	} else {
+		i_fatal("No settings: start %s from loft, or give -c FILE", name);
+	}
+	log_set_debug(service_set->mail_debug || service_set->auth_debug);
+	const char *env = getenv("LOFT_LISTENERS");
+	if (env != NULL)
+		listeners_parse(env);
+	return service_set;
+}
+
+void master_service_deinit(void)
+{
+	for (unsigned int i = 0; i < listeners_count; i++)
+		free(listeners[i].name);
+	i_free(listeners);
+	listeners_count = 0;
+	if (service_set != NULL)
+		settings_free(&service_set);
+	i_free(service_name);
+}
+
+const char *master_service_name(void)
+{
+	return service_name;
+}
+
+const struct master_listener *master_service_listeners(unsigned int *count_r)
+{
+	*count_r = listeners_count;
+	return listeners;
+}
+
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+	return v == NULL || v[0] == '\0' ? NULL : v;
+}
+
+bool master_service_get_session(struct master_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->user = env_or_null("LOFT_USER");
+	if (s->user == NULL)
+		return false;
+	s->home = env_or_null("LOFT_HOME");
+	s->mail = env_or_null("LOFT_MAIL");
+	s->rip = env_or_null("LOFT_RIP");
+	s->lip = env_or_null("LOFT_LIP");
+	uint32_t port;
+	if (env_or_null("LOFT_RPORT") != NULL &&
+	    str_to_uint32(getenv("LOFT_RPORT"), &port) == 0)
+		s->rport = port;
+	if (env_or_null("LOFT_LPORT") != NULL &&
+	    str_to_uint32(getenv("LOFT_LPORT"), &port) == 0)
+		s->lport = port;
+	s->session_id = env_or_null("LOFT_SESSION");
+	s->tag = env_or_null("LOFT_TAG");
+	s->client_input = env_or_null("LOFT_INPUT");
+	s->mech = env_or_null("LOFT_MECH");
+	s->secured = env_or_null("LOFT_SECURED") != NULL &&
+		strcmp(getenv("LOFT_SECURED"), "1") == 0;
+	s->tls = env_or_null("LOFT_TLS") != NULL &&
+		strcmp(getenv("LOFT_TLS"), "1") == 0;
+	s->userdb_fields = env_or_null("LOFT_USERDB");
+	return true;
+}
+
+char *master_service_socket_path(const char *name)
+{
+	if (name[0] == '/')
+		return i_strdup(name);
+	const char *base = service_set != NULL && service_set->base_dir != NULL ?
+		service_set->base_dir : "/run/loft";
+	return i_strdup_printf("%s/%s", base, name);
+}
+
+void master_service_restrict(void)
+{
+	const char *chroot_dir = env_or_null("LOFT_RESTRICT_CHROOT");
+	const char *gid_str = env_or_null("LOFT_RESTRICT_GID");
+	const char *uid_str = env_or_null("LOFT_RESTRICT_UID");
+	uint32_t uid = 0, gid = 0;
+
+	if (uid_str != NULL && str_to_uint32(uid_str, &uid) < 0)
+		i_fatal("Invalid LOFT_RESTRICT_UID");
+	if (gid_str != NULL && str_to_uint32(gid_str, &gid) < 0)
+		i_fatal("Invalid LOFT_RESTRICT_GID");
+	tzset(); /* keep local time in logs after chroot */
+	if (chroot_dir != NULL) {
+		if (chroot(chroot_dir) < 0 || chdir("/") < 0)
+			i_fatal("chroot(%s) failed: %m", chroot_dir);
+	}
+	if (gid_str != NULL) {
+		gid_t g = (gid_t)gid;
+		if (setgroups(1, &g) < 0 || setgid(g) < 0)
+			i_fatal("setgid(%u) failed: %m", gid);
+	}
+	if (uid_str != NULL) {
+		if (setuid((uid_t)uid) < 0)
+			i_fatal("setuid(%u) failed: %m", uid);
+		if (uid != 0 && setuid(0) == 0)
+			i_fatal("Could regain root after dropping privileges");
+	}
+}
