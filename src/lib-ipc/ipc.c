@@ -143,7 +143,7 @@ static int ipc_parse(const unsigned char *data, size_t size,
 		*error_r = "version mismatch";
 		return -1;
 	}
-	if (type != IPC_MSG_SESSION_START && type != IPC_MSG_SESSION_STARTED) {
+	if (type < 1 || type > IPC_MSG_TYPE_MAX) {
 		*error_r = "unknown message type";
 		return -1;
 	}

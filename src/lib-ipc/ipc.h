@@ -26,7 +26,13 @@ enum ipc_msg_type {
 	/* master -> login: reply. Fields: status (ok|fail), pid (on ok),
 	   reason (on fail, client-safe). */
 	IPC_MSG_SESSION_STARTED = 2,
+	/* login -> master: this process accepts no more connections (its
+	   service_count or client_limit is reached); start another. */
+	IPC_MSG_PROCESS_BUSY = 3,
+	/* login -> master: this process accepts connections again. */
+	IPC_MSG_PROCESS_AVAIL = 4,
 };
+#define IPC_MSG_TYPE_MAX 4
 
 struct ipc_field {
 	char *key;

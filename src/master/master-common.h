@@ -1,0 +1,88 @@
+#ifndef LOFT_MASTER_COMMON_H
+#define LOFT_MASTER_COMMON_H
+/* The master process: reads the config once, binds listeners, starts and
+   supervises the services (DESIGN.md "Processes"). */
+#include "lib.h"
+#include "log.h"
+#include "settings.h"
+#include "ipc.h"
+#include <event2/event.h>
+#include <sys/types.h>
+
+enum service_kind {
+	SERVICE_KIND_AUTH,
+	SERVICE_KIND_LOGIN,   /* imap-login, pop3-login */
+	SERVICE_KIND_LMTP,
+	SERVICE_KIND_MAIL,    /* imap, pop3: one process per session */
+};
+
+struct master_listener_fd {
+	char *name;
+	int fd;
+	bool ssl;
+	bool haproxy;
+	bool unix_socket;
+	char *path;           /* unix socket path, unlinked at exit */
+};
+
+struct service;
+
+struct service_process {
+	struct service_process *next;
+	struct service *service;
+	pid_t pid;
+	int control_fd;       /* login processes: SEQPACKET to the master */
+	struct event *control_event;
+	bool available;       /* login: still accepting connections */
+	time_t started;
+};
+
+struct service {
+	char *name;
+	enum service_kind kind;
+	const char *binary;   /* "loft-login" ... */
+	const struct service_settings *set; /* may be NULL for defaults */
+	struct master_listener_fd *listeners;
+	unsigned int listeners_count;
+	struct service_process *processes;
+	unsigned int process_count;
+	unsigned int process_limit;
+	unsigned int process_min_avail;
+	unsigned int crash_count;   /* recent crashes, for throttling */
+	time_t last_crash;
+	struct event *throttle_timer;
+	bool warned_limit;
+};
+
+struct master {
+	struct loft_settings *set;
+	struct event_base *base;
+	int snapshot_fd;       /* memfd with the settings snapshot */
+	int log_fd;
+	bool running_as_root;
+	char *exe_dir;
+	struct service *services[16];
+	unsigned int services_count;
+	bool shutting_down;
+};
+
+extern struct master *master;
+
+/* listeners.c: bind every inet/unix listener of the enabled services.
+   Returns -1 with *error_r on failure. */
+int master_listeners_create(struct master *m, char **error_r);
+void master_listeners_close(struct master *m);
+
+/* service.c */
+struct service *service_find(struct master *m, const char *name);
+void services_start(struct master *m);
+void service_process_ensure(struct service *service);
+void services_sigchld(struct master *m);
+void services_kill(struct master *m, int sig);
+/* Spawn a post-login session from a login process's request. */
+void session_start(struct master *m, struct service_process *login,
+		   struct ipc_msg *msg);
+/* Resolve a service binary (build tree or libexec). Caller frees. */
+char *master_binary_path(struct master *m, const char *binary);
+
+#endif
