@@ -11,7 +11,8 @@
 #include "lib.h"
 #include "message-parser.h"
 
-/* Append the BODY (extended=false) or BODYSTRUCTURE (extended=true)
+/* Append the BODY (extended=false) or BODYSTRUCTURE (extended=true),
+   outer parentheses included (ready for "FETCH (BODYSTRUCTURE " ...),
    of part (normally the root returned by message_parse(data, size))
    to dest. data is the same whole message the part tree was parsed
    from. Never fails; returns 0. */

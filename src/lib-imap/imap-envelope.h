@@ -10,7 +10,8 @@
    fields are NIL; values with 8-bit bytes or CR/LF become literals. */
 #include "lib.h"
 
-/* Append the parenthesised ENVELOPE of the message header
+/* Append the parenthesised ENVELOPE "(date subject ... message-id)",
+   outer parentheses included, of the message header
    hdr[0..hdr_size) (the header block of the message or of a
    message/rfc822 part; the body need not be included) to dest.
    Never fails; returns 0. */

@@ -12,8 +12,8 @@
    non-multipart message "1" is its body); "n.MIME" = the MIME header
    of part n; "n.HEADER"/"n.TEXT"/"n.HEADER.FIELDS" apply to the
    message encapsulated in message/rfc822 part n (for a part that is
-   not message/rfc822, Dovecot serves its own header/body). A part
-   that does not exist gives an empty string (not an error).
+   not message/rfc822 they give an empty string, as in Dovecot). A
+   part that does not exist gives an empty string (not an error).
    HEADER.FIELDS(.NOT) output contains the matching fields in message
    order (raw, still folded) followed by the empty line "\r\n". */
 #include "lib.h"
@@ -42,8 +42,9 @@ int imap_msgpart_parse_partial(const char *str, uint64_t *origin_r,
 			       uint64_t *count_r);
 
 /* Canonical section text for the FETCH response, e.g.
-   "1.HEADER.FIELDS (FROM TO)" (keywords uppercased, field names as
-   the client wrote them, as Dovecot answers). Owned by mp. */
+   "1.HEADER.FIELDS (FROM TO)": everything uppercased, field names
+   given as strings written as quoted strings (as Dovecot answers).
+   Owned by mp. */
 const char *imap_msgpart_get_section(const struct imap_msgpart *mp);
 /* True when the section fetches only header data (HEADER, MIME,
    HEADER.FIELDS...): such a fetch never needs the body. */

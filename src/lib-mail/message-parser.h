@@ -44,9 +44,10 @@ enum message_part_flags {
 };
 
 /* A parameter of Content-Type / Content-Disposition, after RFC 2231
-   continuation joining (name*0, name*1...) and unquoting. name is
-   lowercased; value as in the header (RFC 2231 charset'lang' prefix
-   kept as in Dovecot, i.e. for name* the name keeps its '*'). */
+   continuation joining (name*0, name*1...) and unquoting. The name is
+   as written in the header (not lowercased, as Dovecot); for RFC 2231
+   extended values the name keeps a trailing '*' and the value its
+   charset'lang' prefix, still %-encoded (as Dovecot). */
 struct message_param {
 	char *name;
 	char *value;
@@ -68,8 +69,7 @@ struct message_part {
 	size_t header_size;
 	size_t body_offset;
 	size_t body_size;
-	/* Line counts (number of LFs, plus one if the last line has no
-	   LF and is not empty - as Dovecot counts them). */
+	/* Line counts: the number of LFs in the range (as Dovecot). */
 	unsigned int header_lines;
 	unsigned int body_lines;
 
