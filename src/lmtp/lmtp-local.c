@@ -1,0 +1,301 @@
+/* Local delivery for loft-lmtp: see lmtp-local.h. */
+#include "lmtp-local.h"
+#include "mail-storage.h"
+#include "smtp-reply.h"
+#include "log.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+#include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
+#include <strings.h>
+#include <sys/wait.h>
+
+#define LMTP_MSGID_MAX 200
+
+enum lmtp_save_result {
+	LMTP_SAVE_OK = 0,
+	LMTP_SAVE_TEMPFAIL = 1,
+	LMTP_SAVE_NOSPACE = 2,
+};
+
+void lmtp_local_add_headers(struct lmtp_client *client, string_t *dest)
+{
+	const struct loft_settings *set = client->server->set;
+	const char *hdr_addr = set->lmtp_hdr_delivery_address;
+	const struct lmtp_recipient *single =
+		client->rcpts_count == 1 ? &client->rcpts[0] : NULL;
+
+	str_printfa(dest, "Return-Path: <%s>\r\n", client->mail_from);
+	if (single != NULL && (hdr_addr == NULL || strcmp(hdr_addr, "none") != 0)) {
+		const char *addr = hdr_addr != NULL &&
+			strcmp(hdr_addr, "original") == 0 && single->orcpt != NULL ?
+			single->orcpt : single->address;
+		str_printfa(dest, "Delivered-To: %s\r\n", addr);
+	}
+	if (set->lmtp_add_received_header) {
+		char date[64];
+		time_t now = time(NULL);
+		struct tm tm;
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+		str_printfa(dest, "Received: from %s", client->lhlo);
+		if (client->rip != NULL)
+			str_printfa(dest, " ([%s])", client->rip);
+		str_printfa(dest, "\r\n\tby %s with LMTP%s\r\n\tid %s\r\n"
+			    "\t(envelope-from <%s>)\r\n",
+			    client->server->hostname, client->tls ? "S" : "",
+			    client->trans_id, client->mail_from);
+		if (single != NULL)
+			str_printfa(dest, "\tfor <%s>", single->address);
+		str_printfa(dest, "; %s\r\n", date);
+	}
+}
+
+/* The Message-ID of the delivered message, for the log line. */
+static char *lmtp_message_id(const unsigned char *data, size_t size)
+{
+	const unsigned char *p = data, *end = data + size;
+
+	while (p < end) {
+		const unsigned char *lf = memchr(p, '\n', end - p);
+		size_t len = (lf == NULL ? end : lf) - p;
+		if (len == 0 || (len == 1 && *p == '\r'))
+			break; /* end of header */
+		if (len > 11 && strncasecmp((const char *)p, "Message-ID:", 11) == 0) {
+			string_t *str = str_new(64);
+			for (const unsigned char *q = p + 11; q < p + len; q++) {
+				if (*q > 0x20 && *q < 0x7f && str_len(str) < LMTP_MSGID_MAX)
+					str_append_c(str, (char)*q);
+			}
+			return str_free_without_data(&str);
+		}
+		if (lf == NULL)
+			break;
+		p = lf + 1;
+	}
+	return i_strdup("unspecified");
+}
+
+static enum mail_fsync_mode lmtp_fsync_mode(const char *value)
+{
+	if (value != NULL && strcmp(value, "always") == 0)
+		return FSYNC_MODE_ALWAYS;
+	if (value != NULL && strcmp(value, "never") == 0)
+		return FSYNC_MODE_NEVER;
+	return FSYNC_MODE_OPTIMIZED;
+}
+
+/* Open the user's storage and save. *error_r is allocated. */
+static enum lmtp_save_result
+lmtp_local_save(struct lmtp_client *client, const struct lmtp_recipient *rcpt,
+		const char *mailbox, char **error_r)
+{
+	const struct loft_settings *set = client->server->set;
+	struct mail_user_settings user_set;
+	struct mail_user *user;
+	const char *error;
+
+	memset(&user_set, 0, sizeof(user_set));
+	user_set.username = rcpt->username;
+	user_set.home = rcpt->home;
+	user_set.mail_location = rcpt->mail != NULL && rcpt->mail[0] != '\0' ?
+		rcpt->mail : set->mail_location;
+	user_set.fsync = lmtp_fsync_mode(set->mail_fsync);
+	errno = 0;
+	if (mail_user_open(&user_set, &user, &error) < 0) {
+		int err = errno;
+		*error_r = i_strdup(error);
+		return err == ENOSPC || err == EDQUOT ? LMTP_SAVE_NOSPACE :
+			LMTP_SAVE_TEMPFAIL;
+	}
+	if (strcasecmp(mailbox, "INBOX") != 0 &&
+	    !mail_user_mailbox_exists(user, mailbox) &&
+	    (!set->lda_mailbox_autocreate ||
+	     mail_user_mailbox_create(user, mailbox, &error) < 0)) {
+		/* like Dovecot: fall back to INBOX */
+		mailbox = "INBOX";
+	}
+	errno = 0;
+	int ret = mail_user_save(user, mailbox,
+				 str_data(client->message), str_len(client->message),
+				 0, NULL, 0, NULL, NULL, &error);
+	int err = errno;
+	enum lmtp_save_result result = LMTP_SAVE_OK;
+	if (ret < 0) {
+		*error_r = i_strdup(error);
+		result = err == ENOSPC || err == EDQUOT ||
+			strstr(error, "No space left") != NULL ||
+			strstr(error, "quota") != NULL ?
+			LMTP_SAVE_NOSPACE : LMTP_SAVE_TEMPFAIL;
+	}
+	mail_user_close(&user);
+	return result;
+}
+
+static long long lmtp_resolve_id(const char *value, bool group)
+{
+	uint32_t num;
+
+	if (value == NULL || value[0] == '\0')
+		return -1;
+	if (str_to_uint32(value, &num) == 0)
+		return num;
+	if (group) {
+		struct group *gr = getgrnam(value);
+		return gr == NULL ? -1 : (long long)gr->gr_gid;
+	}
+	struct passwd *pw = getpwnam(value);
+	return pw == NULL ? -1 : (long long)pw->pw_uid;
+}
+
+/* Check the uid/gid the delivery would run as. */
+static int lmtp_local_check_ids(struct lmtp_client *client,
+				const struct lmtp_recipient *rcpt,
+				uid_t *uid_r, gid_t *gid_r, char **error_r)
+{
+	const struct loft_settings *set = client->server->set;
+	long long uid = rcpt->uid >= 0 ? rcpt->uid : lmtp_resolve_id(set->mail_uid, false);
+	long long gid = rcpt->gid >= 0 ? rcpt->gid : lmtp_resolve_id(set->mail_gid, true);
+
+	if (uid < 0) {
+		*error_r = i_strdup("User has no uid (no uid in userdb, no mail_uid)");
+		return -1;
+	}
+	if (gid < 0) {
+		struct passwd *pw = getpwuid((uid_t)uid);
+		gid = pw == NULL ? -1 : (long long)pw->pw_gid;
+	}
+	if (uid == 0 || uid < set->first_valid_uid ||
+	    (set->last_valid_uid != 0 && uid > set->last_valid_uid)) {
+		*error_r = i_strdup_printf("Mail access for users with UID %lld not "
+			"permitted (see first_valid_uid in config file, "
+			"uid from userdb lookup).", uid);
+		return -1;
+	}
+	if (gid <= 0 || gid < set->first_valid_gid ||
+	    (set->last_valid_gid != 0 && gid > set->last_valid_gid)) {
+		*error_r = i_strdup_printf("Mail access for users with GID %lld not "
+			"permitted (see first_valid_gid in config file, "
+			"gid from userdb lookup).", gid);
+		return -1;
+	}
+	*uid_r = (uid_t)uid;
+	*gid_r = (gid_t)gid;
+	return 0;
+}
+
+/* As root: save in a child running as the user, so that the files get
+   the user's ownership and a bug can't touch other users' mail. */
+static enum lmtp_save_result
+lmtp_local_save_as_user(struct lmtp_client *client,
+			const struct lmtp_recipient *rcpt, const char *mailbox,
+			char **error_r)
+{
+	uid_t uid;
+	gid_t gid;
+	int fds[2];
+
+	if (lmtp_local_check_ids(client, rcpt, &uid, &gid, error_r) < 0)
+		return LMTP_SAVE_TEMPFAIL;
+	if (pipe(fds) < 0) {
+		*error_r = i_strdup_printf("pipe() failed: %m");
+		return LMTP_SAVE_TEMPFAIL;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		*error_r = i_strdup_printf("fork() failed: %m");
+		return LMTP_SAVE_TEMPFAIL;
+	}
+	if (pid == 0) {
+		char *error = NULL;
+		unsigned char result = LMTP_SAVE_TEMPFAIL;
+		close(fds[0]);
+		if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0 ||
+		    getuid() != uid || geteuid() != uid) {
+			error = i_strdup_printf("Dropping privileges to %u:%u failed: %m",
+						(unsigned int)uid, (unsigned int)gid);
+		} else {
+			result = (unsigned char)lmtp_local_save(client, rcpt, mailbox, &error);
+		}
+		(void)write_full(fds[1], &result, 1);
+		if (error != NULL)
+			(void)write_full(fds[1], error, strlen(error));
+		_exit(0);
+	}
+	close(fds[1]);
+	string_t *out = str_new(128);
+	char buf[512];
+	ssize_t n;
+	while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (str_len(out) < 4096)
+			str_append_n(out, buf, (size_t)n);
+	}
+	close(fds[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
+	enum lmtp_save_result result = LMTP_SAVE_TEMPFAIL;
+	if (str_len(out) >= 1 && (unsigned char)out->data[0] <= LMTP_SAVE_NOSPACE)
+		result = (enum lmtp_save_result)out->data[0];
+	if (result != LMTP_SAVE_OK) {
+		*error_r = str_len(out) > 1 ? i_strdup(str_c(out) + 1) :
+			i_strdup("Delivery process failed");
+	}
+	str_free(&out);
+	return result;
+}
+
+void lmtp_local_deliver(struct lmtp_client *client,
+			const struct lmtp_recipient *rcpt,
+			const char *session_id, string_t *reply)
+{
+	const struct loft_settings *set = client->server->set;
+	const char *mailbox = "INBOX";
+	char *error = NULL, *mailbox_buf = NULL;
+
+	if (set->lmtp_save_to_detail_mailbox && rcpt->detail[0] != '\0') {
+		mailbox_buf = i_strdup(rcpt->detail);
+		mailbox = mailbox_buf;
+	}
+	char *prefix = i_strdup_printf("lmtp(%s)<%d><%s>", rcpt->username,
+				       (int)getpid(), session_id);
+	log_set_prefix(prefix);
+	char *msgid = lmtp_message_id(str_data(client->message) + client->header_size,
+				      str_len(client->message) - client->header_size);
+
+	enum lmtp_save_result result = client->server->running_as_root ?
+		lmtp_local_save_as_user(client, rcpt, mailbox, &error) :
+		lmtp_local_save(client, rcpt, mailbox, &error);
+	switch (result) {
+	case LMTP_SAVE_OK:
+		i_info("msgid=%s: saved mail to %s", msgid, mailbox);
+		smtp_reply_append(reply, 250, "2.0.0", "<%s> %s Saved",
+				  rcpt->address, session_id);
+		break;
+	case LMTP_SAVE_NOSPACE:
+		i_error("msgid=%s: save failed to %s: %s", msgid, mailbox, error);
+		smtp_reply_append(reply, 452, "4.3.1",
+				  "<%s> Insufficient system storage", rcpt->address);
+		break;
+	case LMTP_SAVE_TEMPFAIL:
+		i_error("msgid=%s: save failed to %s: %s", msgid, mailbox, error);
+		smtp_reply_append(reply, 451, "4.3.0",
+				  "<%s> Temporary internal error", rcpt->address);
+		break;
+	}
+	log_set_prefix(NULL);
+	free(prefix);
+	free(msgid);
+	free(error);
+	free(mailbox_buf);
+}
