@@ -5,8 +5,9 @@
 # the foreground.
 set -eu
 build=${1:-build}
+case "$build" in /*) ;; *) build="$(cd "$(dirname "$0")/.." && pwd)/$build";; esac
 top=$(cd "$(dirname "$0")/.." && pwd)
-run="$top/run"
+run=${LOFT_RUN_DIR:-$top/run}
 mkdir -p "$run/home/demo" "$run/ssl"
 chmod 755 "$run" "$run/home"
 
@@ -33,7 +34,7 @@ if [ ! -f "$run/demo-password" ]; then
 	chmod 600 "$run/demo-password"
 fi
 password=$(cat "$run/demo-password")
-hash=$("$top/$build/src/admin/loftadm" pw -s SHA512-CRYPT -p "$password" 2>/dev/null ||
+hash=$("$build/src/admin/loftadm" pw -s SHA512-CRYPT -p "$password" 2>/dev/null ||
        echo "{SHA512-CRYPT}$(printf '%s' "$password" | openssl passwd -6 -stdin)")
 echo "demo:$hash:$mail_uid:$mail_gid::$run/home/demo::" > "$run/users"
 chmod 644 "$run/users"
@@ -104,4 +105,4 @@ loft quickstart (config: run/loft.conf, log below, Ctrl-C stops)
   try: python3 -c "import imaplib,ssl; c=imaplib.IMAP4_SSL('127.0.0.1',$IMAPS,ssl_context=ssl._create_unverified_context()); print(c.login('demo','$password')); print(c.select('INBOX'))"
 
 MSG
-exec "$top/$build/src/master/loft" -F -c "$run/loft.conf"
+exec "$build/src/master/loft" -F -c "$run/loft.conf"

@@ -4,6 +4,9 @@
 #include "login-auth.h"
 #include "login-session.h"
 #include <errno.h>
+#include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <event2/buffer.h>

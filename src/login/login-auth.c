@@ -3,6 +3,7 @@
 #include "login-session.h"
 #include "auth-client.h"
 #include "sasl.h"
+#include <stdio.h>
 #include <stdlib.h>
 
 static struct auth_client *auth_client;
@@ -97,7 +98,7 @@ static void auth_verify_callback(const struct auth_client_result *result,
 		i_free(client->auth_pass);
 	}
 	switch (result->status) {
-	case AUTH_CLIENT_RESULT_OK: {
+	case AUTH_CLIENT_OK: {
 		client->authenticating = false;
 		if (client->sasl != NULL)
 			sasl_mech_destroy(&client->sasl);
@@ -108,9 +109,13 @@ static void auth_verify_callback(const struct auth_client_result *result,
 			str_printfa(all, "%s=%s", result->fields[i].key,
 				    result->fields[i].value);
 		}
+		char uid[16], gid[16];
+		snprintf(uid, sizeof(uid), "%u", (unsigned int)result->uid);
+		snprintf(gid, sizeof(gid), "%u", (unsigned int)result->gid);
 		struct login_userdb_fields fields = {
 			.user = result->user != NULL ? result->user : client->auth_user,
-			.uid = result->uid, .gid = result->gid,
+			.uid = result->uid_set ? uid : NULL,
+			.gid = result->gid_set ? gid : NULL,
 			.home = result->home, .mail = result->mail,
 			.all = str_c(all),
 		};
@@ -119,8 +124,8 @@ static void auth_verify_callback(const struct auth_client_result *result,
 		str_free(&all);
 		break;
 	}
-	case AUTH_CLIENT_RESULT_FAIL:
-	case AUTH_CLIENT_RESULT_NOTFOUND:
+	case AUTH_CLIENT_FAIL:
+	case AUTH_CLIENT_NOTFOUND:
 		auth_finish_fail(client, LOGIN_AUTH_FAILED, NULL);
 		break;
 	default:
@@ -147,7 +152,6 @@ static void auth_verify(struct login_client *client, const char *user,
 		.lip = client->lip,
 		.session = client->session_id,
 		.secured = client->secured,
-		.tls = client->tls,
 	};
 	auth_client_passdb_verify(auth_client, &request, auth_verify_callback, req);
 }

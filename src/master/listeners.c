@@ -2,6 +2,8 @@
    "listen" addresses, unix listeners under base_dir. */
 #include "master-common.h"
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <pwd.h>
