@@ -7,7 +7,9 @@
    The master reads the file once (settings_read), then hands every
    service a snapshot (settings_snapshot_write / settings_snapshot_read);
    services never parse the config text. All strings are owned by the
-   struct and freed by settings_free(). Lists are NULL-terminated. */
+   struct and freed by settings_free(). Lists are NULL-terminated and
+   never NULL themselves (an empty list is { NULL }). A string setting
+   that is unset or set to "" is NULL. */
 #include "lib.h"
 #include <stdio.h>
 
@@ -59,15 +61,39 @@ struct auth_db_settings {
 	bool pass;           /* passdb: result_success = continue ... */
 };
 
+/* mailbox NAME { } inside a namespace block. */
+struct mailbox_settings {
+	char *name;          /* "Drafts", "Sent", ... */
+	char *special_use;   /* "\Drafts", space separated; NULL = none */
+	char *autocreate;    /* Dovecot "auto": "no", "create", "subscribe" */
+};
+
 struct namespace_settings {
 	char *name;
 	char *type;          /* "private" */
-	char *separator;     /* "" = layout default ('.' for Maildir++) */
+	char *separator;     /* NULL = layout default ('.' for Maildir++) */
 	char *prefix;
 	bool inbox;
 	bool hidden;
-	bool list;
+	bool list;           /* "children" is read as yes */
 	bool subscriptions;
+	char *location;      /* per-namespace mail_location, NULL = global */
+	struct mailbox_settings *mailboxes;
+	unsigned int mailboxes_count;
+};
+
+/* protocol NAME { }, local IP { }, remote IP { } and local_name NAME { }
+   blocks. Their settings are kept as "key=value" lines (a value kept as
+   a file path starts with '<') and applied by settings_apply_protocol().
+   Settings only one protocol reads (imap_*, pop3_*, lmtp_*, lda_*,
+   postmaster_address inside protocol lda/lmtp) are also applied to the
+   global settings while parsing. */
+struct settings_filter {
+	char *protocol;      /* "imap", "!indexer-worker", NULL = any */
+	char *local;         /* local IP/network, NULL = any */
+	char *remote;        /* remote IP/network, NULL = any */
+	char *local_name;    /* TLS SNI name, NULL = any */
+	char **settings;     /* "key=value", in file order */
 };
 
 struct loft_settings {
@@ -155,6 +181,22 @@ struct loft_settings {
 
 	struct service_settings *services;
 	unsigned int services_count;
+
+	/* 2.4 version markers (NULL in 2.3 configs) */
+	char *dovecot_config_version;
+	char *dovecot_storage_version;
+	/* service defaults, already applied to each service's 0 values */
+	unsigned int default_process_limit;  /* 100 */
+	unsigned int default_client_limit;   /* 1000 */
+	uint64_t default_vsz_limit;          /* 256M */
+
+	struct settings_filter *filters;
+	unsigned int filters_count;
+	/* plugin { } block: "key=value" lines */
+	char **plugin_settings;
+	/* "file:line: setting X is not supported yet, ignored" and other
+	   non-fatal notes from settings_read(), for the caller to log. */
+	char **warnings;
 };
 
 /* Read a Dovecot-syntax config file (with !include, !include_try,
@@ -163,6 +205,17 @@ struct loft_settings {
    Returns 0 on success, -1 on error. */
 int settings_read(const char *path, struct loft_settings **set_r,
 		  char **error_r);
+/* Same as settings_read(), but from a string (tests, fuzzing); name is
+   used as the file name in messages and relative includes. */
+int settings_read_string(const char *name, const char *data, size_t size,
+			 struct loft_settings **set_r, char **error_r);
+/* Log set->warnings with i_warning(). */
+void settings_log_warnings(const struct loft_settings *set);
+/* Apply the settings of every "protocol NAME { }" block matching
+   protocol (and not limited to a local/remote address or local_name) to
+   set. Returns 0, or -1 with *error_r (caller frees). */
+int settings_apply_protocol(struct loft_settings *set, const char *protocol,
+			    char **error_r);
 /* Defaults only (used by tests and when no file is given). */
 struct loft_settings *settings_defaults(void);
 void settings_free(struct loft_settings **set);
@@ -173,10 +226,19 @@ void settings_print(const struct loft_settings *set, bool non_default_only,
 		    FILE *out);
 
 /* Serialize the whole settings to fd (master -> services) and read it
-   back. Returns 0 / -1 with *error_r. */
+   back. The format is a "LOFTSET1" magic, a 32-bit payload length and a
+   table-driven binary payload; the reader reads exactly that many bytes
+   (at most 64 MiB), checks every length and rejects trailing bytes. If
+   fd is seekable the snapshot is read from offset 0. Returns 0 / -1
+   with *error_r (caller frees). */
 int settings_snapshot_write(const struct loft_settings *set, int fd);
 int settings_snapshot_read(int fd, struct loft_settings **set_r,
 			   char **error_r);
+/* The same, to and from memory. Buffer is malloced, caller frees. */
+void settings_snapshot_serialize(const struct loft_settings *set,
+				 string_t *dest);
+int settings_snapshot_parse(const void *data, size_t size,
+			    struct loft_settings **set_r, char **error_r);
 
 /* Look up a service block by name (NULL if none). */
 const struct service_settings *
