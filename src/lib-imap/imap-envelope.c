@@ -75,8 +75,8 @@ int imap_envelope_write(const unsigned char *hdr, size_t hdr_size,
 		if (i == ENV_COUNT)
 			continue;
 		string_t *value = str_new(field.value_len + 1);
-		message_header_field_get_value(&field, value,
-					       MESSAGE_PARSER_MAX_FIELD_SIZE);
+		/* no size limit: the value is bounded by the message */
+		message_header_field_get_value(&field, value, SIZE_MAX);
 		if (i >= ENV_FROM && i <= ENV_BCC) {
 			message_address_free(&addrs[i]);
 			addrs[i] = message_address_parse(str_c(value),

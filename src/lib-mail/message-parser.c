@@ -92,7 +92,7 @@ static void part_finish(struct parser *ctx, size_t body_end)
 static struct boundary *boundary_line_find(struct parser *ctx, size_t pos)
 {
 	const unsigned char *data = ctx->data + pos, *lf;
-	size_t size = ctx->size - pos, find_size;
+	size_t size = ctx->size - pos, find_size, line_size;
 	struct boundary *b, *best = NULL;
 
 	if (ctx->boundaries == NULL || size < 2 ||
@@ -106,19 +106,24 @@ static struct boundary *boundary_line_find(struct parser *ctx, size_t pos)
 		find_size = lf - data;
 		if (find_size > 0 && data[find_size - 1] == '\r')
 			find_size--;
+		line_size = find_size;
 		if (find_size > 2 && data[find_size - 1] == '-' &&
 		    data[find_size - 2] == '-')
 			find_size -= 2;
-	} else if (find_size > BOUNDARY_END_MAX_LEN) {
-		find_size = BOUNDARY_END_MAX_LEN;
+	} else {
+		if (find_size > BOUNDARY_END_MAX_LEN)
+			find_size = BOUNDARY_END_MAX_LEN;
+		line_size = find_size;
 	}
-	/* search innermost first; prefer the longest matching prefix */
+	/* Search innermost first; prefer the longest matching prefix. Unlike
+	   Dovecot, a boundary that itself ends in "--" also matches its
+	   closing line (Dovecot strips the "--" first and misses it). */
 	for (b = ctx->boundaries; b != NULL; b = b->next) {
-		if (b->len <= find_size &&
+		if (b->len <= line_size &&
 		    memcmp(b->str, data, b->len) == 0 &&
 		    (best == NULL || best->len < b->len)) {
 			best = b;
-			if (best->len == find_size)
+			if (best->len == find_size || best->len == line_size)
 				break;
 		}
 	}
@@ -437,26 +442,28 @@ static void parse_header(struct parser *ctx)
 }
 
 /* A boundary line starts at line_start; the part(s) inside end at
-   body_end. Finish them and consume the boundary line. Returns true if
-   a new MIME part follows. */
-static bool boundary_reached(struct parser *ctx, struct boundary *b,
+   body_end. Finish them and consume the boundary line. */
+static void boundary_reached(struct parser *ctx, struct boundary *b,
 			     size_t body_end, size_t line_start)
 {
 	const unsigned char *lf;
 
 	while (ctx->part != b->part)
 		part_finish(ctx, body_end);
+	struct boundary *old = ctx->boundaries;
+
 	if (b->epilogue_found) {
+		/* this boundary (and any inner ones) aren't needed anymore */
 		ctx->boundaries = b->next;
-		boundary_free_list(b, b->next);
+		boundary_free_list(old, b->next);
 	} else {
-		boundary_free_list(ctx->boundaries, b);
+		/* forget the inner boundaries we skipped */
 		ctx->boundaries = b;
+		boundary_free_list(old, b);
 	}
 	lf = memchr(ctx->data + line_start, '\n', ctx->size - line_start);
 	ctx->pos = lf == NULL ? ctx->size : (size_t)(lf - ctx->data) + 1;
 	ctx->first_line_end = ctx->pos;
-	return ctx->boundaries != NULL && ctx->boundaries->part == ctx->part;
 }
 
 /* Scan the body of ctx->part for the next boundary line. Returns true
@@ -469,16 +476,20 @@ static bool parse_body_to_boundary(struct parser *ctx)
 	size_t pos = ctx->pos;
 
 	b = boundary_line_find(ctx, pos);
-	if (b != NULL)
-		return boundary_reached(ctx, b, ctx->first_line_end, pos);
+	if (b != NULL) {
+		boundary_reached(ctx, b, ctx->first_line_end, pos);
+		return true;
+	}
 	while ((lf = memchr(data + pos, '\n', ctx->size - pos)) != NULL) {
 		size_t line = (lf - data) + 1, body_end = lf - data;
 
 		if (body_end > 0 && data[body_end - 1] == '\r')
 			body_end--;
 		b = boundary_line_find(ctx, line);
-		if (b != NULL)
-			return boundary_reached(ctx, b, body_end, line);
+		if (b != NULL) {
+			boundary_reached(ctx, b, body_end, line);
+			return true;
+		}
 		pos = line;
 	}
 	ctx->pos = ctx->size;

@@ -1,4 +1,4 @@
-/* mime-dump FILE: print what an IMAP server built on lib-mail would
+/* mime-dump FILE...: print what an IMAP server built on lib-mail would
    answer for a message, for tests/integration/mimecheck.py.
 
    The file is converted LF -> CRLF (bare LFs only) as IMAP serves it.
@@ -8,7 +8,8 @@
    n (depth-first): "PART n" (the part number alone), "MIME n"
    (BODY[n.MIME]), "BODY n" (BODY[n]), and for message/rfc822 parts
    "HEADER n" (BODY[n.HEADER]). The record SIZE carries the CRLF
-   message size. */
+   message size. With several files, each message's records are
+   preceded by a "FILE <len>" record holding the path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "lib.h"
@@ -103,20 +104,16 @@ static void dump_part(const char *number, const struct message_part *part,
 	}
 }
 
-int main(int argc, char **argv)
+static int dump_file(const char *path)
 {
 	char *raw;
 	size_t raw_size, i;
 	string_t *msg, *out;
 	struct message_part *parts;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: mime-dump FILE\n");
-		return 2;
-	}
-	if (read_file(argv[1], MAX_FILE_SIZE, &raw, &raw_size) < 0) {
-		perror(argv[1]);
-		return 1;
+	if (read_file(path, MAX_FILE_SIZE, &raw, &raw_size) < 0) {
+		perror(path);
+		return -1;
 	}
 	msg = str_new(raw_size + raw_size / 16 + 16);
 	for (i = 0; i < raw_size; i++) {
@@ -145,4 +142,21 @@ int main(int argc, char **argv)
 	str_free(&out);
 	str_free(&msg);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int ret = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: mime-dump FILE...\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (argc > 2)
+			record("FILE", argv[i], strlen(argv[i]));
+		if (dump_file(argv[i]) < 0)
+			ret = 1;
+	}
+	return ret;
 }
