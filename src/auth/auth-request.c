@@ -93,6 +93,16 @@ static void log_verbose(const struct auth *auth, const char *driver,
 	free(prefix);
 }
 
+static void log_debug(const char *driver, const char *user,
+		      const struct auth_request_info *info, const char *msg)
+{
+	if (!log_debug_enabled())
+		return;
+	char *prefix = log_prefix(driver, user, info);
+	i_debug("%s: %s", prefix, msg);
+	free(prefix);
+}
+
 static void log_err(const char *driver, const char *user,
 		    const struct auth_request_info *info, const char *msg)
 {
@@ -240,15 +250,14 @@ userdbs_run(struct auth *auth, const char *user,
 			auth_userdb_lookup(userdb, &vals, prefetched,
 					   fields_r, &error);
 		if (ret == AUTH_DB_OK) {
-			i_debug("%s(%s): userdb lookup found the user",
-				userdb->name, user);
+			log_debug(userdb->name, user, info, "userdb: found");
 			return AUTH_DB_OK;
 		}
 		if (ret == AUTH_DB_INTERNAL_ERROR) {
 			log_err(userdb->name, user, info, error);
 			return ret;
 		}
-		i_debug("%s(%s): unknown user", userdb->name, user);
+		log_debug(userdb->name, user, info, "userdb: unknown user");
 	}
 	return AUTH_DB_NOTFOUND;
 }
