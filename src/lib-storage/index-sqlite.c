@@ -1,0 +1,645 @@
+/* The per-user SQLite index (WAL): a cache of the Maildir and its
+   dovecot-uidlist files. Missing or corrupt -> recreated and refilled
+   from the Maildir by maildir_sync(). */
+#include "storage-private.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define INDEX_SCHEMA_VERSION "1"
+#define INDEX_BUSY_TIMEOUT_MS 15000
+/* quick_check on open only for small files: it reads every page */
+#define INDEX_QUICK_CHECK_MAX_SIZE (16 * 1024 * 1024)
+
+enum stmt_id {
+	ST_MBOX_GET, ST_MBOX_CREATE, ST_MBOX_UPDATE, ST_MBOX_MODSEQ,
+	ST_MSGS_LOAD, ST_MSG_GET, ST_MSG_UPSERT, ST_MSG_DELETE,
+	ST_EXP_INSERT, ST_CACHE_DELETE, ST_EXP_SINCE, ST_STATS,
+	ST_CACHE_GET, ST_CACHE_SET, ST_DATA_VERSION,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_MBOX_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, "
+		"first_recent_uid, sig FROM mailboxes WHERE dir = ?1",
+	[ST_MBOX_CREATE] = "INSERT INTO mailboxes(dir) VALUES (?1)",
+	[ST_MBOX_UPDATE] = "UPDATE mailboxes SET uidvalidity = ?2, "
+		"uidnext = ?3, highestmodseq = max(highestmodseq, ?4), "
+		"first_recent_uid = ?5, sig = ?6 WHERE id = ?1",
+	[ST_MBOX_MODSEQ] = "UPDATE mailboxes SET highestmodseq = "
+		"highestmodseq + 1 WHERE id = ?1 RETURNING highestmodseq",
+	[ST_MSGS_LOAD] = "SELECT uid, filename, flags, keywords, modseq, "
+		"internaldate, size, vsize, guid FROM messages "
+		"WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid",
+	[ST_MSG_GET] = "SELECT uid, filename, flags, keywords, modseq, "
+		"internaldate, size, vsize, guid FROM messages "
+		"WHERE mailbox = ?1 AND uid = ?2",
+	[ST_MSG_UPSERT] = "INSERT OR REPLACE INTO messages(mailbox, uid, "
+		"filename, flags, keywords, modseq, internaldate, size, vsize, "
+		"guid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_MSG_DELETE] = "DELETE FROM messages WHERE mailbox = ?1 AND uid = ?2",
+	[ST_EXP_INSERT] = "INSERT OR REPLACE INTO expunges(mailbox, uid, modseq) "
+		"VALUES (?1, ?2, ?3)",
+	[ST_CACHE_DELETE] = "DELETE FROM cache WHERE mailbox = ?1 AND uid = ?2",
+	[ST_EXP_SINCE] = "SELECT uid FROM expunges WHERE mailbox = ?1 "
+		"AND modseq > ?2 ORDER BY uid",
+	[ST_STATS] = "SELECT count(*), coalesce(sum((flags & 8) = 0), 0), "
+		"coalesce(sum(uid >= ?2), 0), coalesce(sum(vsize), 0) "
+		"FROM messages WHERE mailbox = ?1",
+	[ST_CACHE_GET] = "SELECT value FROM cache WHERE mailbox = ?1 AND "
+		"uid = ?2 AND field = ?3",
+	[ST_CACHE_SET] = "INSERT OR REPLACE INTO cache(mailbox, uid, field, "
+		"value) VALUES (?1, ?2, ?3, ?4)",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, "
+	" dir TEXT UNIQUE NOT NULL, uidvalidity INTEGER NOT NULL DEFAULT 0,"
+	" uidnext INTEGER NOT NULL DEFAULT 1,"
+	" highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	" first_recent_uid INTEGER NOT NULL DEFAULT 1,"
+	" sig TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE IF NOT EXISTS messages(mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, filename TEXT NOT NULL,"
+	" flags INTEGER NOT NULL, keywords TEXT NOT NULL,"
+	" modseq INTEGER NOT NULL, internaldate INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, vsize INTEGER NOT NULL, guid TEXT NOT NULL,"
+	" PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox, modseq);"
+	"CREATE TABLE IF NOT EXISTS expunges(mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, modseq INTEGER NOT NULL,"
+	" PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS cache(mailbox INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT,"
+	" PRIMARY KEY(mailbox, uid, field)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta VALUES ('schema_version', "
+	INDEX_SCHEMA_VERSION ");";
+
+int index_db_error(struct mail_user *user, int rc, const char *what)
+{
+	i_error("index %s: %s failed: %s", user->db_path, what,
+		user->db == NULL ? sqlite3_errstr(rc) : sqlite3_errmsg(user->db));
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+		user->db_corrupt = true;
+	if (user->txn_depth > 0)
+		user->txn_failed = true;
+	return -1;
+}
+
+static sqlite3_stmt *stmt(struct mail_user *user, enum stmt_id id)
+{
+	sqlite3_stmt *st = user->stmts[id];
+	int rc;
+
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	rc = sqlite3_prepare_v3(user->db, stmt_sql[id], -1,
+				SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		(void)index_db_error(user, rc, "prepare");
+		return NULL;
+	}
+	user->stmts[id] = st;
+	return st;
+}
+
+static int exec(struct mail_user *user, const char *sql)
+{
+	int rc = sqlite3_exec(user->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : index_db_error(user, rc, sql);
+}
+
+/* step a statement that returns no rows */
+static int step_done(struct mail_user *user, sqlite3_stmt *st,
+		     const char *what)
+{
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : index_db_error(user, rc, what);
+}
+
+static void finalize_all(struct mail_user *user)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(user->stmts); i++) {
+		if (user->stmts[i] != NULL)
+			sqlite3_finalize(user->stmts[i]);
+		user->stmts[i] = NULL;
+	}
+}
+
+static int try_open(struct mail_user *user)
+{
+	struct stat st;
+	sqlite3_stmt *chk;
+	int rc;
+
+	rc = sqlite3_open_v2(user->db_path, &user->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return index_db_error(user, rc, "open");
+	sqlite3_busy_timeout(user->db, INDEX_BUSY_TIMEOUT_MS);
+	if (exec(user, "PRAGMA journal_mode=WAL") < 0 ||
+	    exec(user, "PRAGMA synchronous=NORMAL") < 0)
+		return -1;
+	if (stat(user->db_path, &st) == 0 &&
+	    st.st_size <= INDEX_QUICK_CHECK_MAX_SIZE) {
+		rc = sqlite3_prepare_v2(user->db, "PRAGMA quick_check(1)", -1,
+					&chk, NULL);
+		if (rc != SQLITE_OK)
+			return index_db_error(user, rc, "quick_check");
+		rc = sqlite3_step(chk);
+		bool ok = rc == SQLITE_ROW &&
+			strcmp((const char *)sqlite3_column_text(chk, 0), "ok") == 0;
+		sqlite3_finalize(chk);
+		if (!ok) {
+			user->db_corrupt = true;
+			i_error("index %s: quick_check failed", user->db_path);
+			return -1;
+		}
+	}
+	if (exec(user, schema_sql) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(user->db, "SELECT value FROM meta WHERE "
+			       "key = 'schema_version'", -1, &chk, NULL) != SQLITE_OK)
+		return index_db_error(user, sqlite3_errcode(user->db), "meta");
+	rc = sqlite3_step(chk);
+	bool ok = rc == SQLITE_ROW &&
+		strcmp((const char *)sqlite3_column_text(chk, 0),
+		       INDEX_SCHEMA_VERSION) == 0;
+	sqlite3_finalize(chk);
+	if (!ok) {
+		i_error("index %s: unknown schema version", user->db_path);
+		user->db_corrupt = true;
+		return -1;
+	}
+	return 0;
+}
+
+void index_db_close(struct mail_user *user)
+{
+	finalize_all(user);
+	if (user->db != NULL)
+		sqlite3_close(user->db);
+	user->db = NULL;
+	user->txn_depth = 0;
+}
+
+static void unlink_db_files(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(suffixes); i++) {
+		char *p = i_strdup_printf("%s%s", path, suffixes[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			i_error("unlink(%s) failed: %s", p, strerror(errno));
+		free(p);
+	}
+}
+
+int index_db_recreate(struct mail_user *user)
+{
+	i_warning("index %s is corrupt or unreadable: rebuilding it from "
+		  "the Maildir", user->db_path);
+	index_db_close(user);
+	unlink_db_files(user->db_path);
+	user->db_corrupt = false;
+	if (try_open(user) < 0) {
+		index_db_close(user);
+		return -1;
+	}
+	return 0;
+}
+
+int index_db_open(struct mail_user *user, const char **error_r)
+{
+	free(user->db_path);
+	user->db_path = i_strdup_printf("%s/" INDEX_FILE_NAME,
+					user->loc.index_dir);
+	if (try_open(user) == 0)
+		return 0;
+	if (user->db_corrupt ||
+	    sqlite3_errcode(user->db) == SQLITE_CORRUPT ||
+	    sqlite3_errcode(user->db) == SQLITE_NOTADB) {
+		if (index_db_recreate(user) == 0)
+			return 0;
+	}
+	index_db_close(user);
+	*error_r = "Internal error: can't open the mail index";
+	return -1;
+}
+
+int index_db_begin(struct mail_user *user, bool write)
+{
+	if (user->txn_depth++ > 0)
+		return 0;
+	user->txn_failed = false;
+	if (exec(user, write ? "BEGIN IMMEDIATE" : "BEGIN") < 0) {
+		user->txn_depth = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int index_db_commit(struct mail_user *user)
+{
+	if (user->txn_depth == 0 || --user->txn_depth > 0)
+		return 0;
+	if (user->txn_failed) {
+		(void)exec(user, "ROLLBACK");
+		return -1;
+	}
+	if (exec(user, "COMMIT") < 0) {
+		(void)exec(user, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+void index_db_rollback(struct mail_user *user)
+{
+	if (user->txn_depth == 0)
+		return;
+	if (--user->txn_depth > 0) {
+		user->txn_failed = true;
+		return;
+	}
+	(void)exec(user, "ROLLBACK");
+}
+
+int64_t index_db_data_version(struct mail_user *user)
+{
+	sqlite3_stmt *st = stmt(user, ST_DATA_VERSION);
+	int64_t v = -1;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	return v;
+}
+
+int index_mailbox_get(struct mail_user *user, const char *dir, bool create,
+		      struct index_mailbox_row *row_r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(row_r, 0, sizeof(*row_r));
+	for (;;) {
+		if ((st = stmt(user, ST_MBOX_GET)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			row_r->id = sqlite3_column_int64(st, 0);
+			row_r->uidvalidity = sqlite3_column_int64(st, 1);
+			row_r->uidnext = sqlite3_column_int64(st, 2);
+			row_r->highestmodseq = sqlite3_column_int64(st, 3);
+			row_r->first_recent_uid = sqlite3_column_int64(st, 4);
+			row_r->sig = i_strdup((const char *)
+					      sqlite3_column_text(st, 5));
+			sqlite3_reset(st);
+			return 1;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return index_db_error(user, rc, "mailbox lookup");
+		if (!create)
+			return 0;
+		if ((st = stmt(user, ST_MBOX_CREATE)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+		if (step_done(user, st, "mailbox create") < 0)
+			return -1;
+		create = false;
+	}
+}
+
+void index_mailbox_row_free(struct index_mailbox_row *row)
+{
+	i_free(row->sig);
+}
+
+int index_mailbox_update(struct mail_user *user,
+			 const struct index_mailbox_row *row)
+{
+	sqlite3_stmt *st = stmt(user, ST_MBOX_UPDATE);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int64(st, 2, row->uidvalidity);
+	sqlite3_bind_int64(st, 3, row->uidnext);
+	sqlite3_bind_int64(st, 4, (int64_t)row->highestmodseq);
+	sqlite3_bind_int64(st, 5, row->first_recent_uid);
+	sqlite3_bind_text(st, 6, row->sig == NULL ? "" : row->sig, -1,
+			  SQLITE_STATIC);
+	return step_done(user, st, "mailbox update");
+}
+
+static int exec_id(struct mail_user *user, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(user->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return index_db_error(user, rc, sql);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : index_db_error(user, rc, sql);
+}
+
+int index_mailbox_delete(struct mail_user *user, int64_t id)
+{
+	int ret = 0;
+
+	if (index_db_begin(user, true) < 0)
+		return -1;
+	if (exec_id(user, "DELETE FROM messages WHERE mailbox = ?1", id) < 0 ||
+	    exec_id(user, "DELETE FROM expunges WHERE mailbox = ?1", id) < 0 ||
+	    exec_id(user, "DELETE FROM cache WHERE mailbox = ?1", id) < 0 ||
+	    exec_id(user, "DELETE FROM mailboxes WHERE id = ?1", id) < 0)
+		ret = -1;
+	if (index_db_commit(user) < 0)
+		ret = -1;
+	return ret;
+}
+
+int index_mailbox_rename(struct mail_user *user, const char *olddir,
+			 const char *newdir)
+{
+	static const char sql[] =
+		"UPDATE mailboxes SET dir = ?2 || substr(dir, length(?1) + 1) "
+		"WHERE dir = ?1 OR substr(dir, 1, length(?1) + 1) = ?1 || '.'";
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(user->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return index_db_error(user, rc, "rename");
+	sqlite3_bind_text(st, 1, olddir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, newdir, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : index_db_error(user, rc, "rename");
+}
+
+uint64_t index_mailbox_next_modseq(struct mail_user *user, int64_t id)
+{
+	sqlite3_stmt *st = stmt(user, ST_MBOX_MODSEQ);
+	uint64_t modseq = 0;
+	int rc;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		modseq = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		(void)index_db_error(user, rc, "modseq");
+	return modseq;
+}
+
+static void read_msg_row(sqlite3_stmt *st, struct index_msg_row *row)
+{
+	row->uid = (uint32_t)sqlite3_column_int64(st, 0);
+	row->filename = i_strdup((const char *)sqlite3_column_text(st, 1));
+	row->flags = (enum mail_flags)sqlite3_column_int(st, 2) &
+		MAIL_FLAGS_STORED_MASK;
+	row->keywords = i_strdup((const char *)sqlite3_column_text(st, 3));
+	row->modseq = (uint64_t)sqlite3_column_int64(st, 4);
+	row->internaldate = sqlite3_column_int64(st, 5);
+	row->size = (uint64_t)sqlite3_column_int64(st, 6);
+	row->vsize = (uint64_t)sqlite3_column_int64(st, 7);
+	row->guid = i_strdup((const char *)sqlite3_column_text(st, 8));
+}
+
+static void free_msg_row(struct index_msg_row *row)
+{
+	i_free(row->filename);
+	i_free(row->keywords);
+	i_free(row->guid);
+}
+
+int index_msgs_load(struct mail_user *user, int64_t id, uint64_t min_modseq,
+		    struct index_msg_row **rows_r, unsigned int *count_r)
+{
+	sqlite3_stmt *st = stmt(user, ST_MSGS_LOAD);
+	struct index_msg_row *rows = NULL;
+	unsigned int count = 0, alloc = 0;
+	int rc;
+
+	*rows_r = NULL;
+	*count_r = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)min_modseq);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == alloc) {
+			alloc = alloc == 0 ? 64 : alloc * 2;
+			rows = i_realloc(rows, alloc * sizeof(*rows));
+		}
+		read_msg_row(st, &rows[count++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		index_msgs_free(&rows, count);
+		return index_db_error(user, rc, "load messages");
+	}
+	*rows_r = rows;
+	*count_r = count;
+	return 0;
+}
+
+void index_msgs_free(struct index_msg_row **rows, unsigned int count)
+{
+	unsigned int i;
+
+	if (*rows == NULL)
+		return;
+	for (i = 0; i < count; i++)
+		free_msg_row(&(*rows)[i]);
+	i_free(*rows);
+}
+
+int index_msg_get(struct mail_user *user, int64_t id, uint32_t uid,
+		  struct index_msg_row *row_r)
+{
+	sqlite3_stmt *st = stmt(user, ST_MSG_GET);
+	int rc;
+
+	memset(row_r, 0, sizeof(*row_r));
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_msg_row(st, row_r);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : index_db_error(user, rc, "get message");
+}
+
+void index_msg_row_free(struct index_msg_row *row)
+{
+	free_msg_row(row);
+}
+
+int index_msg_upsert(struct mail_user *user, int64_t id,
+		     const struct index_msg_row *row)
+{
+	sqlite3_stmt *st = stmt(user, ST_MSG_UPSERT);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, row->uid);
+	sqlite3_bind_text(st, 3, row->filename, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)(row->flags & MAIL_FLAGS_STORED_MASK));
+	sqlite3_bind_text(st, 5, row->keywords == NULL ? "" : row->keywords,
+			  -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)row->modseq);
+	sqlite3_bind_int64(st, 7, row->internaldate);
+	sqlite3_bind_int64(st, 8, (int64_t)row->size);
+	sqlite3_bind_int64(st, 9, (int64_t)row->vsize);
+	sqlite3_bind_text(st, 10, row->guid == NULL ? "" : row->guid, -1,
+			  SQLITE_STATIC);
+	return step_done(user, st, "store message");
+}
+
+int index_msg_delete(struct mail_user *user, int64_t id, uint32_t uid,
+		     uint64_t modseq)
+{
+	sqlite3_stmt *st = stmt(user, ST_MSG_DELETE);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	if (step_done(user, st, "delete message") < 0)
+		return -1;
+	if ((st = stmt(user, ST_EXP_INSERT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, (int64_t)modseq);
+	if (step_done(user, st, "record expunge") < 0)
+		return -1;
+	if ((st = stmt(user, ST_CACHE_DELETE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	return step_done(user, st, "delete cache");
+}
+
+int index_expunges_since(struct mail_user *user, int64_t id,
+			 uint64_t modseq, uint32_t **uids_r,
+			 unsigned int *count_r)
+{
+	sqlite3_stmt *st = stmt(user, ST_EXP_SINCE);
+	uint32_t *uids = NULL;
+	unsigned int count = 0, alloc = 0;
+	int rc;
+
+	*uids_r = NULL;
+	*count_r = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)modseq);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == alloc) {
+			alloc = alloc == 0 ? 32 : alloc * 2;
+			uids = i_realloc(uids, alloc * sizeof(*uids));
+		}
+		uids[count++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(uids);
+		return index_db_error(user, rc, "expunges");
+	}
+	*uids_r = uids;
+	*count_r = count;
+	return 0;
+}
+
+int index_msg_stats(struct mail_user *user, int64_t id,
+		    uint32_t first_recent_uid, struct mailbox_status *status)
+{
+	sqlite3_stmt *st = stmt(user, ST_STATS);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, first_recent_uid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		status->messages = (uint32_t)sqlite3_column_int64(st, 0);
+		status->unseen = (uint32_t)sqlite3_column_int64(st, 1);
+		status->recent = (uint32_t)sqlite3_column_int64(st, 2);
+		status->size = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : index_db_error(user, rc, "status");
+}
+
+char *index_cache_get(struct mail_user *user, int64_t id, uint32_t uid,
+		      const char *field)
+{
+	sqlite3_stmt *st = stmt(user, ST_CACHE_GET);
+	char *value = NULL;
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		const void *p = sqlite3_column_blob(st, 0);
+		int len = sqlite3_column_bytes(st, 0);
+		value = i_strndup(p == NULL ? "" : p, (size_t)len);
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		(void)index_db_error(user, rc, "cache get");
+	}
+	sqlite3_reset(st);
+	return value;
+}
+
+void index_cache_set(struct mail_user *user, int64_t id, uint32_t uid,
+		     const char *field, const char *value)
+{
+	sqlite3_stmt *st = stmt(user, ST_CACHE_SET);
+
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, value, -1, SQLITE_STATIC);
+	(void)step_done(user, st, "cache set");
+}

@@ -1,0 +1,645 @@
+/* Maildir -> dovecot-uidlist -> index synchronization. The directories
+   and dovecot-uidlist are the truth; a scan is skipped when cur/, new/
+   and dovecot-uidlist have the same mtimes/sizes as at the last scan
+   (and those were old enough not to hide a change in the same tick). */
+#include "storage-private.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+struct scan_entry {
+	char *fname;       /* name inside cur/ or new/ */
+	size_t base_len;
+	bool in_new;
+	uint32_t uid;
+};
+
+struct scan_ctx {
+	struct mail_user *user;
+	const struct maildir_mbox *mb;
+	struct scan_entry *entries;
+	unsigned int count, alloc;
+	struct maildir_uidlist ul;
+	struct maildir_keywords kw;
+	bool kw_read;
+	bool uidlist_changed, uidlist_rewrite;
+	unsigned int uidlist_old_count;
+	bool left_in_new;
+};
+
+static void stat_part(string_t *sig, const char *path, bool *dirty)
+{
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (stat(path, &st) < 0) {
+		str_append(sig, "-/");
+		return;
+	}
+	str_printfa(sig, "%llu.%lld.%lld.%ld/", (unsigned long long)st.st_ino,
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		    (long)st.st_mtim.tv_nsec);
+	/* a change within the same clock tick would leave mtime as is */
+	if (st.st_mtim.tv_sec >= now - 1)
+		*dirty = true;
+}
+
+static char *make_sig(const struct maildir_mbox *mb, bool *dirty_r)
+{
+	string_t *sig = str_new(128);
+	char *p;
+
+	*dirty_r = false;
+	p = maildir_mbox_file(mb, "cur");
+	stat_part(sig, p, dirty_r);
+	free(p);
+	p = maildir_mbox_file(mb, "new");
+	stat_part(sig, p, dirty_r);
+	free(p);
+	p = i_strdup_printf("%s/dovecot-uidlist", mb->control);
+	stat_part(sig, p, dirty_r);
+	free(p);
+	return str_free_without_data(&sig);
+}
+
+static int scan_dir(struct scan_ctx *ctx, bool in_new)
+{
+	char *path = maildir_mbox_file(ctx->mb, in_new ? "new" : "cur");
+	struct dirent *d;
+	DIR *dir;
+
+	dir = opendir(path);
+	if (dir == NULL) {
+		i_error("opendir(%s) failed: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.' || strchr(d->d_name, '\n') != NULL ||
+		    strchr(d->d_name, '\r') != NULL)
+			continue;
+		if (ctx->count == ctx->alloc) {
+			ctx->alloc = ctx->alloc == 0 ? 128 : ctx->alloc * 2;
+			ctx->entries = i_realloc(ctx->entries, ctx->alloc *
+						 sizeof(*ctx->entries));
+		}
+		struct scan_entry *e = &ctx->entries[ctx->count++];
+		e->fname = i_strdup(d->d_name);
+		e->base_len = maildir_filename_base_len(e->fname);
+		e->in_new = in_new;
+		e->uid = 0;
+	}
+	closedir(dir);
+	free(path);
+	return 0;
+}
+
+static int base_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int ret = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (ret != 0)
+		return ret;
+	return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+static int entry_base_cmp(const void *p1, const void *p2)
+{
+	const struct scan_entry *a = p1, *b = p2;
+	int ret = base_cmp(a->fname, a->base_len, b->fname, b->base_len);
+
+	/* cur/ before new/ for the same base */
+	return ret != 0 ? ret : (int)a->in_new - (int)b->in_new;
+}
+
+static int entry_uid_cmp(const void *p1, const void *p2)
+{
+	const struct scan_entry *a = p1, *b = p2;
+
+	return a->uid < b->uid ? -1 : (a->uid > b->uid ? 1 : 0);
+}
+
+/* Delivery order: "<secs>.<rest>" by seconds, then by name. */
+static int entry_time_cmp(const void *p1, const void *p2)
+{
+	const struct scan_entry *a = *(const struct scan_entry *const *)p1;
+	const struct scan_entry *b = *(const struct scan_entry *const *)p2;
+	unsigned long long ta = strtoull(a->fname, NULL, 10);
+	unsigned long long tb = strtoull(b->fname, NULL, 10);
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return base_cmp(a->fname, a->base_len, b->fname, b->base_len);
+}
+
+static int rec_ptr_cmp(const void *p1, const void *p2)
+{
+	const struct uidlist_rec *a = *(const struct uidlist_rec *const *)p1;
+	const struct uidlist_rec *b = *(const struct uidlist_rec *const *)p2;
+
+	return strcmp(a->base, b->base);
+}
+
+static struct uidlist_rec *
+find_rec(struct uidlist_rec **sorted, unsigned int count,
+	 const struct scan_entry *e)
+{
+	unsigned int lo = 0, hi = count;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		const char *b = sorted[mid]->base;
+		int ret = base_cmp(e->fname, e->base_len, b, strlen(b));
+		if (ret == 0)
+			return sorted[mid];
+		if (ret < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Give UIDs to files, drop vanished files from the uidlist. */
+static void assign_uids(struct scan_ctx *ctx)
+{
+	struct maildir_uidlist *ul = &ctx->ul;
+	struct uidlist_rec **sorted = i_new(struct uidlist_rec *, ul->count + 1);
+	struct scan_entry **fresh = i_new(struct scan_entry *, ctx->count + 1);
+	bool *used = i_new(bool, ul->count + 1);
+	unsigned int i, nfresh = 0;
+
+	for (i = 0; i < ul->count; i++)
+		sorted[i] = &ul->recs[i];
+	if (ul->count > 1)
+		qsort(sorted, ul->count, sizeof(*sorted), rec_ptr_cmp);
+	if (ctx->count > 1)
+		qsort(ctx->entries, ctx->count, sizeof(*ctx->entries),
+		      entry_base_cmp);
+
+	for (i = 0; i < ctx->count; i++) {
+		struct scan_entry *e = &ctx->entries[i];
+		if (i > 0 && base_cmp(e->fname, e->base_len,
+				      e[-1].fname, e[-1].base_len) == 0) {
+			/* same message in new/ and cur/: keep the first */
+			continue;
+		}
+		struct uidlist_rec *rec = find_rec(sorted, ul->count, e);
+		if (rec != NULL) {
+			e->uid = rec->uid;
+			used[rec - ul->recs] = true;
+		} else {
+			fresh[nfresh++] = e;
+		}
+	}
+	ctx->uidlist_old_count = ul->count;
+	for (i = 0; i < ul->count; i++) {
+		if (!used[i]) {
+			ctx->uidlist_rewrite = true;
+			break;
+		}
+	}
+	if (ctx->uidlist_rewrite) {
+		struct maildir_uidlist old = *ul;
+		ul->recs = NULL;
+		ul->count = ul->alloc = 0;
+		for (i = 0; i < old.count; i++) {
+			if (used[i])
+				maildir_uidlist_add(ul, old.recs[i].uid,
+						    old.recs[i].base,
+						    old.recs[i].ext);
+			free(old.recs[i].base);
+			free(old.recs[i].ext);
+		}
+		free(old.recs);
+		ctx->uidlist_old_count = ul->count;
+	}
+	if (nfresh > 1)
+		qsort(fresh, nfresh, sizeof(*fresh), entry_time_cmp);
+	for (i = 0; i < nfresh; i++) {
+		char *base = i_strndup(fresh[i]->fname, fresh[i]->base_len);
+		fresh[i]->uid = ul->next_uid;
+		maildir_uidlist_add(ul, ul->next_uid, base, NULL);
+		free(base);
+	}
+	if (nfresh > 0)
+		ctx->uidlist_changed = true;
+	if (ctx->uidlist_rewrite)
+		ctx->uidlist_changed = true;
+	free(sorted);
+	free(fresh);
+	free(used);
+}
+
+static void move_new_to_cur(struct scan_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->count; i++) {
+		struct scan_entry *e = &ctx->entries[i];
+		if (!e->in_new || e->uid == 0)
+			continue;
+		char *newname = strchr(e->fname, ':') != NULL ?
+			i_strdup(e->fname) : i_strdup_printf("%s:2,", e->fname);
+		char *from = i_strdup_printf("%s/new/%s", ctx->mb->path, e->fname);
+		char *to = i_strdup_printf("%s/cur/%s", ctx->mb->path, newname);
+		if (rename(from, to) == 0) {
+			free(e->fname);
+			e->fname = newname;
+			e->in_new = false;
+		} else {
+			if (errno != ENOENT)
+				i_error("rename(%s, %s) failed: %s", from, to,
+					strerror(errno));
+			free(newname);
+			ctx->left_in_new = true;
+		}
+		free(from);
+		free(to);
+	}
+}
+
+char *maildir_sync_keywords_str(const struct maildir_keywords *kw,
+				uint32_t bits)
+{
+	string_t *str = str_new(64);
+	unsigned int i;
+
+	for (i = 0; i < MAILDIR_MAX_KEYWORDS; i++) {
+		if ((bits & (1u << i)) == 0 || kw->names[i] == NULL)
+			continue;
+		if (str_len(str) > 0)
+			str_append_c(str, ' ');
+		str_append(str, kw->names[i]);
+	}
+	return str_free_without_data(&str);
+}
+
+static int file_vsize(const char *path, uint64_t *vsize_r)
+{
+	char *data;
+	size_t size;
+
+	if (read_file(path, MESSAGE_MAX_SIZE, &data, &size) < 0)
+		return -1;
+	*vsize_r = maildir_crlf_size((const unsigned char *)data, size);
+	free(data);
+	return 0;
+}
+
+static const char *rec_ext(const struct maildir_uidlist *ul, uint32_t uid,
+			   char key)
+{
+	unsigned int lo = 0, hi = ul->count;
+	const char *p;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		if (ul->recs[mid].uid == uid) {
+			p = ul->recs[mid].ext;
+			while (p != NULL && *p != '\0') {
+				if (*p == key)
+					return p + 1;
+				p = strchr(p, ' ');
+				if (p != NULL)
+					p++;
+			}
+			return NULL;
+		}
+		if (ul->recs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static uint64_t ext_num(const char *v)
+{
+	return v == NULL ? (uint64_t)-1 : strtoull(v, NULL, 10);
+}
+
+/* Fill an index row for a file not yet in the index. */
+static int new_row(struct scan_ctx *ctx, const struct scan_entry *e,
+		   struct index_msg_row *row)
+{
+	char *path = i_strdup_printf("%s/%s/%s", ctx->mb->path,
+				     e->in_new ? "new" : "cur", e->fname);
+	struct stat st;
+	uint32_t bits;
+	const char *g;
+
+	if (stat(path, &st) < 0) {
+		free(path);
+		return errno == ENOENT ? 0 : -1;
+	}
+	maildir_filename_get_flags(e->fname, &row->flags, &bits);
+	if (bits != 0 && !ctx->kw_read) {
+		char *kp = i_strdup_printf("%s/dovecot-keywords", ctx->mb->control);
+		(void)maildir_keywords_read(kp, &ctx->kw);
+		ctx->kw_read = true;
+		free(kp);
+	}
+	row->keywords = maildir_sync_keywords_str(&ctx->kw, bits);
+	row->uid = e->uid;
+	row->internaldate = st.st_mtime;
+	if (!maildir_filename_get_size(e->fname, 'S', &row->size))
+		row->size = (uint64_t)st.st_size;
+	if (!maildir_filename_get_size(e->fname, 'W', &row->vsize)) {
+		row->vsize = ext_num(rec_ext(&ctx->ul, e->uid, 'W'));
+		if (row->vsize == (uint64_t)-1 && file_vsize(path, &row->vsize) < 0)
+			row->vsize = row->size;
+	}
+	g = rec_ext(&ctx->ul, e->uid, 'G');
+	row->guid = g != NULL ? i_strndup(g, strcspn(g, " ")) :
+		i_strndup(e->fname, e->base_len);
+	row->filename = i_strdup_printf("%s/%s", e->in_new ? "new" : "cur",
+					e->fname);
+	free(path);
+	return 1;
+}
+
+struct index_apply {
+	struct scan_ctx *ctx;
+	int64_t id;
+	uint64_t modseq;
+};
+
+static uint64_t apply_modseq(struct index_apply *ap)
+{
+	if (ap->modseq == 0)
+		ap->modseq = index_mailbox_next_modseq(ap->ctx->user, ap->id);
+	return ap->modseq;
+}
+
+static int apply_changed(struct index_apply *ap, const struct scan_entry *e,
+			 struct index_msg_row *old)
+{
+	struct scan_ctx *ctx = ap->ctx;
+	char *fname = i_strdup_printf("%s/%s", e->in_new ? "new" : "cur",
+				      e->fname);
+	enum mail_flags flags;
+	uint32_t bits;
+	char *kws;
+	int ret = 0;
+
+	if (strcmp(fname, old->filename) == 0) {
+		free(fname);
+		return 0;
+	}
+	maildir_filename_get_flags(e->fname, &flags, &bits);
+	if (bits != 0 && !ctx->kw_read) {
+		char *kp = i_strdup_printf("%s/dovecot-keywords", ctx->mb->control);
+		(void)maildir_keywords_read(kp, &ctx->kw);
+		ctx->kw_read = true;
+		free(kp);
+	}
+	kws = maildir_sync_keywords_str(&ctx->kw, bits);
+	if (flags != old->flags || strcmp(kws, old->keywords) != 0)
+		old->modseq = apply_modseq(ap);
+	free(old->filename);
+	old->filename = fname;
+	free(old->keywords);
+	old->keywords = kws;
+	old->flags = flags;
+	ret = index_msg_upsert(ctx->user, ap->id, old);
+	return ret;
+}
+
+static int apply_to_index(struct scan_ctx *ctx, struct index_mailbox_row *row)
+{
+	struct index_apply ap = { .ctx = ctx, .id = row->id };
+	struct index_msg_row *rows;
+	unsigned int nrows, i = 0, j = 0;
+	int ret = 0;
+
+	if (row->uidvalidity != 0 && row->uidvalidity != ctx->ul.uidvalidity) {
+		i_warning("%s: UIDVALIDITY changed (%u -> %u)", ctx->mb->path,
+			  row->uidvalidity, ctx->ul.uidvalidity);
+		if (index_msgs_load(ctx->user, row->id, 0, &rows, &nrows) < 0)
+			return -1;
+		for (i = 0; i < nrows; i++)
+			ret |= index_msg_delete(ctx->user, row->id, rows[i].uid,
+						apply_modseq(&ap));
+		index_msgs_free(&rows, nrows);
+		i = 0;
+	}
+	if (row->uidvalidity == 0)
+		row->first_recent_uid = ctx->uidlist_old_count == 0 ? 1 :
+			ctx->ul.next_uid;
+	if (index_msgs_load(ctx->user, row->id, 0, &rows, &nrows) < 0)
+		return -1;
+	if (ctx->count > 1)
+		qsort(ctx->entries, ctx->count, sizeof(*ctx->entries),
+		      entry_uid_cmp);
+	while (j < ctx->count && ctx->entries[j].uid == 0)
+		j++;
+	while (ret == 0 && (i < nrows || j < ctx->count)) {
+		struct scan_entry *e = j < ctx->count ? &ctx->entries[j] : NULL;
+		if (e == NULL || (i < nrows && rows[i].uid < e->uid)) {
+			ret = index_msg_delete(ctx->user, row->id, rows[i].uid,
+					       apply_modseq(&ap));
+			i++;
+		} else if (i == nrows || e->uid < rows[i].uid) {
+			struct index_msg_row nr;
+			memset(&nr, 0, sizeof(nr));
+			int r = new_row(ctx, e, &nr);
+			if (r > 0) {
+				nr.modseq = apply_modseq(&ap);
+				ret = index_msg_upsert(ctx->user, row->id, &nr);
+			} else if (r < 0) {
+				ret = -1;
+			}
+			free(nr.filename);
+			free(nr.keywords);
+			free(nr.guid);
+			j++;
+		} else {
+			ret = apply_changed(&ap, e, &rows[i]);
+			i++;
+			j++;
+		}
+	}
+	index_msgs_free(&rows, nrows);
+	row->uidvalidity = ctx->ul.uidvalidity;
+	row->uidnext = ctx->ul.next_uid;
+	return ret;
+}
+
+static void scan_ctx_free(struct scan_ctx *ctx)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->count; i++)
+		free(ctx->entries[i].fname);
+	free(ctx->entries);
+	maildir_uidlist_clear(&ctx->ul);
+	maildir_keywords_clear(&ctx->kw);
+}
+
+static void seed_from_index(struct scan_ctx *ctx,
+			    const struct index_mailbox_row *row)
+{
+	struct index_msg_row *rows;
+	unsigned int n, i;
+
+	/* dovecot-uidlist lost but the index knows the UIDs: keep them */
+	if (row->uidvalidity == 0 ||
+	    index_msgs_load(ctx->user, row->id, 0, &rows, &n) < 0)
+		return;
+	ctx->ul.uidvalidity = row->uidvalidity;
+	ctx->ul.next_uid = row->uidnext > 0 ? row->uidnext : 1;
+	for (i = 0; i < n; i++) {
+		const char *f = strchr(rows[i].filename, '/');
+		f = f == NULL ? rows[i].filename : f + 1;
+		char *base = i_strndup(f, maildir_filename_base_len(f));
+		maildir_uidlist_add(&ctx->ul, rows[i].uid, base, NULL);
+		free(base);
+	}
+	index_msgs_free(&rows, n);
+	if (n > 0)
+		i_warning("%s: dovecot-uidlist missing, recreated from the index",
+			  ctx->mb->control);
+}
+
+static int write_uidlist(struct scan_ctx *ctx)
+{
+	char *path = i_strdup_printf("%s/dovecot-uidlist", ctx->mb->control);
+	int ret = 0;
+
+	if (ctx->ul.uidvalidity == 0) {
+		ctx->ul.uidvalidity =
+			maildir_uidvalidity_next(ctx->user->loc.root);
+		ctx->uidlist_rewrite = true;
+	}
+	if (!ctx->ul.exists || ctx->uidlist_rewrite)
+		ret = maildir_uidlist_write(path, &ctx->ul, ctx->user->fsync);
+	else if (ctx->uidlist_changed)
+		ret = maildir_uidlist_append(path, &ctx->ul,
+					     ctx->uidlist_old_count,
+					     ctx->user->fsync);
+	free(path);
+	return ret;
+}
+
+static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
+		       const char **error_r)
+{
+	struct mail_user *user = ctx->user;
+	struct index_mailbox_row row;
+	char *path, *sig;
+	bool dirty;
+	int ret;
+
+	sig = make_sig(ctx->mb, &dirty);
+	path = i_strdup_printf("%s/dovecot-uidlist", ctx->mb->control);
+	ret = maildir_uidlist_read(path, &ctx->ul, error_r);
+	free(path);
+	if (ret < 0 || scan_dir(ctx, false) < 0 || scan_dir(ctx, true) < 0) {
+		free(sig);
+		*error_r = "Internal error reading the mailbox";
+		return -1;
+	}
+	if (index_mailbox_get(user, ctx->mb->dir, true, &row) < 0) {
+		free(sig);
+		*error_r = "Internal error: mail index failed";
+		return -1;
+	}
+	if (!ctx->ul.exists)
+		seed_from_index(ctx, &row);
+	assign_uids(ctx);
+	if (move_new)
+		move_new_to_cur(ctx);
+	else {
+		for (unsigned int i = 0; i < ctx->count; i++)
+			ctx->left_in_new |= ctx->entries[i].in_new;
+	}
+	if ((ctx->uidlist_changed || !ctx->ul.exists ||
+	     ctx->ul.uidvalidity == 0) && write_uidlist(ctx) < 0) {
+		free(sig);
+		index_mailbox_row_free(&row);
+		*error_r = "Internal error writing dovecot-uidlist";
+		return -1;
+	}
+	if (ctx->uidlist_changed || move_new) {
+		/* our own writes changed the stamps */
+		free(sig);
+		sig = make_sig(ctx->mb, &dirty);
+	}
+	ret = index_db_begin(user, true);
+	if (ret == 0) {
+		/* re-read inside the write transaction */
+		index_mailbox_row_free(&row);
+		ret = index_mailbox_get(user, ctx->mb->dir, true, &row) < 0 ? -1 :
+			apply_to_index(ctx, &row);
+	}
+	if (ret == 0) {
+		free(row.sig);
+		row.sig = dirty ? i_strdup("") :
+			i_strdup_printf("%s%s", sig, ctx->left_in_new ? "n" : "");
+		ret = index_mailbox_update(user, &row);
+	}
+	if (ret == 0)
+		ret = index_db_commit(user);
+	else
+		index_db_rollback(user);
+	*id_r = row.id;
+	index_mailbox_row_free(&row);
+	free(sig);
+	if (ret < 0)
+		*error_r = "Internal error: mail index failed";
+	return ret;
+}
+
+int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
+		 bool move_new, bool force, int64_t *id_r,
+		 const char **error_r)
+{
+	struct index_mailbox_row row;
+	struct scan_ctx ctx;
+	char *sig;
+	bool dirty;
+	int ret;
+
+	if (user->db_corrupt && index_db_recreate(user) < 0) {
+		*error_r = "Internal error: mail index failed";
+		return -1;
+	}
+	if (!maildir_mbox_exists(mb)) {
+		*error_r = mail_user_set_error(user, "Mailbox doesn't exist: %s",
+					       mb->name);
+		return -1;
+	}
+	sig = make_sig(mb, &dirty);
+	ret = index_mailbox_get(user, mb->dir, false, &row);
+	if (ret > 0 && !force && row.sig[0] != '\0' &&
+	    strncmp(row.sig, sig, strlen(sig)) == 0 &&
+	    (row.sig[strlen(sig)] == '\0' ||
+	     (!move_new && strcmp(row.sig + strlen(sig), "n") == 0))) {
+		*id_r = row.id;
+		index_mailbox_row_free(&row);
+		free(sig);
+		return 0;
+	}
+	if (ret > 0)
+		index_mailbox_row_free(&row);
+	free(sig);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.user = user;
+	ctx.mb = mb;
+	if (maildir_uidlist_lock(mb->control, error_r) < 0)
+		return -1;
+	ret = sync_locked(&ctx, move_new, id_r, error_r);
+	maildir_uidlist_unlock(mb->control);
+	scan_ctx_free(&ctx);
+	if (ret < 0 && user->db_corrupt && !force &&
+	    index_db_recreate(user) == 0) {
+		/* rebuilt: fill it again (once) */
+		return maildir_sync(user, mb, move_new, true, id_r, error_r);
+	}
+	return ret;
+}

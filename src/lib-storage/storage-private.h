@@ -1,0 +1,281 @@
+#ifndef LOFT_STORAGE_PRIVATE_H
+#define LOFT_STORAGE_PRIVATE_H
+/* Internals shared by the files of lib-storage. Not for other modules. */
+#include "mail-storage.h"
+#include "log.h"
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define MAILBOX_NAME_MAX_LENGTH 255
+#define MAILBOX_NAME_MAX_DEPTH 16
+#define MAILDIR_MAX_KEYWORDS 26
+#define KEYWORD_NAME_MAX_LENGTH 128
+/* Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT */
+#define UIDLIST_LOCK_STALE_SECS 120
+#define UIDLIST_LOCK_WAIT_SECS 30
+#define MESSAGE_MAX_SIZE (256u * 1024 * 1024)
+#define INDEX_FILE_NAME "loft.index.sqlite"
+
+/* --- mail-location.c: "maildir:~/Maildir:INDEX=..:CONTROL=.." --- */
+struct mail_location {
+	char *root;        /* Maildir root (INBOX) */
+	char *index_dir;   /* where loft.index.sqlite lives */
+	char *control_dir; /* NULL = same as the mailbox dirs */
+};
+int mail_location_parse(const char *location, const char *username,
+			const char *home, struct mail_location *loc_r,
+			const char **error_r);
+void mail_location_free(struct mail_location *loc);
+
+/* --- mailbox-name.c: wire name <-> Maildir++ folder name --- */
+/* Validate a wire name and give its folder name on disk: "" for INBOX,
+   ".A.B" otherwise (caller frees). */
+int mailbox_name_to_dir(char sep, const char *name, char **dir_r,
+			const char **error_r);
+/* Folder dir name (".A.B") -> wire name with sep; NULL if the dir name
+   is not a valid mailbox (caller frees). */
+char *mailbox_name_from_dir(char sep, const char *dir);
+bool mailbox_name_is_inbox(const char *name);
+/* RFC 3501 5.1.3 modified UTF-7: true when well-formed. */
+bool mailbox_name_mutf7_valid(const char *name);
+
+/* --- maildir-filename.c --- */
+/* New unique base name "<secs>.M<usecs>P<pid>.<host>" (caller frees). */
+char *maildir_filename_generate(void);
+/* Length of the base part (up to ":2," / ':'). */
+size_t maildir_filename_base_len(const char *fname);
+/* ",S=<n>" / ",W=<n>" field of the base name; false if absent. */
+bool maildir_filename_get_size(const char *fname, char key, uint64_t *size_r);
+/* Flags and keyword letters (a..z -> bit 0..25) from ":2,<flags>". */
+void maildir_filename_get_flags(const char *fname, enum mail_flags *flags_r,
+				uint32_t *kw_bits_r);
+/* base + ":2," + sorted letters (keeps unknown letters of old_fname). */
+char *maildir_filename_set_flags(const char *base, const char *old_fname,
+				 enum mail_flags flags, uint32_t kw_bits);
+
+/* --- maildir-uidlist.c: dovecot-uidlist version 3 --- */
+struct uidlist_rec {
+	uint32_t uid;
+	char *base;   /* file name without ":2,..." */
+	char *ext;    /* extension fields as read ("W123 S100"), or NULL */
+};
+struct maildir_uidlist {
+	uint32_t version;
+	uint32_t uidvalidity;
+	uint32_t next_uid;
+	char guid[33];
+	char *hdr_ext;          /* unknown header fields, kept */
+	struct uidlist_rec *recs;
+	unsigned int count, alloc;
+	bool exists;            /* file was there */
+	bool clean_end;         /* ends with '\n' (safe to append) */
+};
+/* Parse a whole file's contents. Limits: 64 KiB lines. -1 on a broken
+   header (caller recreates). */
+int maildir_uidlist_parse(const char *data, size_t size,
+			  struct maildir_uidlist *ul, const char **error_r);
+/* Read path; a missing file gives an empty list with exists=false. */
+int maildir_uidlist_read(const char *path, struct maildir_uidlist *ul,
+			 const char **error_r);
+void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
+			 const char *base, const char *ext);
+void maildir_uidlist_clear(struct maildir_uidlist *ul);
+/* Whole file via path.tmp + rename; fsync unless mode is NEVER. */
+int maildir_uidlist_write(const char *path, struct maildir_uidlist *ul,
+			  enum mail_fsync_mode fsync_mode);
+/* Append records [first..count) in place (Dovecot does the same). */
+int maildir_uidlist_append(const char *path, struct maildir_uidlist *ul,
+			   unsigned int first, enum mail_fsync_mode fsync_mode);
+/* dovecot-uidlist.lock (O_EXCL dotlock "pid:host", stale after 120 s
+   or when its process is gone). */
+int maildir_uidlist_lock(const char *control_dir, const char **error_r);
+void maildir_uidlist_unlock(const char *control_dir);
+/* Generic Dovecot-style dotlock "<path>.lock". */
+int storage_dotlock(const char *path, const char **error_r);
+void storage_dotunlock(const char *path);
+/* Next UIDVALIDITY via the root's dovecot-uidvalidity file. */
+uint32_t maildir_uidvalidity_next(const char *root);
+void maildir_guid_generate(char guid[33]);
+
+/* --- maildir-keywords.c: dovecot-keywords --- */
+struct maildir_keywords {
+	char *names[MAILDIR_MAX_KEYWORDS];
+	bool changed;
+};
+int maildir_keywords_read(const char *path, struct maildir_keywords *kw);
+int maildir_keywords_write(const char *path, struct maildir_keywords *kw,
+			   enum mail_fsync_mode fsync_mode);
+void maildir_keywords_clear(struct maildir_keywords *kw);
+/* Index of name, adding it if add; -1 if not found / full. */
+int maildir_keywords_lookup(struct maildir_keywords *kw, const char *name,
+			    bool add);
+/* RFC 3501 atom, not starting with '\', bounded length. */
+bool maildir_keyword_is_valid(const char *name);
+
+/* --- subscription-file.c --- */
+/* Names are storage names: "INBOX" or the folder dir without its
+   leading '.', levels joined with '.'. Version 2 ("V\t2") and the old
+   headerless format are read; version 2 is written. */
+int subsfile_read(const char *path, char ***names_r);
+/* rename_to != NULL: rename name (and its children) instead. */
+int subsfile_update(const char *path, const char *name, bool set,
+		    const char *rename_to, enum mail_fsync_mode fsync_mode);
+
+/* --- index-sqlite.c --- */
+struct index_mailbox_row {
+	int64_t id;
+	uint32_t uidvalidity, uidnext, first_recent_uid;
+	uint64_t highestmodseq;
+	char *sig;
+};
+struct index_msg_row {
+	uint32_t uid;
+	char *filename;
+	enum mail_flags flags;
+	char *keywords;  /* space separated, "" if none */
+	uint64_t modseq;
+	int64_t internaldate;
+	uint64_t size, vsize;
+	char *guid;
+};
+int index_db_open(struct mail_user *user, const char **error_r);
+void index_db_close(struct mail_user *user);
+/* After an SQLITE_CORRUPT/NOTADB: drop the files and start over. */
+int index_db_recreate(struct mail_user *user);
+int index_db_begin(struct mail_user *user, bool write);
+int index_db_commit(struct mail_user *user);
+void index_db_rollback(struct mail_user *user);
+int64_t index_db_data_version(struct mail_user *user);
+/* Log an SQLite error (and note corruption). Returns -1. */
+int index_db_error(struct mail_user *user, int rc, const char *what);
+/* Get (create=true: create if missing) a mailbox row. 0 = not found. */
+int index_mailbox_get(struct mail_user *user, const char *dir, bool create,
+		      struct index_mailbox_row *row_r);
+void index_mailbox_row_free(struct index_mailbox_row *row);
+int index_mailbox_update(struct mail_user *user,
+			 const struct index_mailbox_row *row);
+int index_mailbox_delete(struct mail_user *user, int64_t id);
+int index_mailbox_rename(struct mail_user *user, const char *olddir,
+			 const char *newdir);
+/* ++highestmodseq of the mailbox, returns the new value (in a write
+   transaction). */
+uint64_t index_mailbox_next_modseq(struct mail_user *user, int64_t id);
+/* All rows (ORDER BY uid), or those with modseq > min_modseq. */
+int index_msgs_load(struct mail_user *user, int64_t id, uint64_t min_modseq,
+		    struct index_msg_row **rows_r, unsigned int *count_r);
+void index_msgs_free(struct index_msg_row **rows, unsigned int count);
+void index_msg_row_free(struct index_msg_row *row);
+int index_msg_get(struct mail_user *user, int64_t id, uint32_t uid,
+		  struct index_msg_row *row_r);
+int index_msg_upsert(struct mail_user *user, int64_t id,
+		     const struct index_msg_row *row);
+int index_msg_delete(struct mail_user *user, int64_t id, uint32_t uid,
+		     uint64_t modseq);
+int index_expunges_since(struct mail_user *user, int64_t id,
+			 uint64_t modseq, uint32_t **uids_r,
+			 unsigned int *count_r);
+int index_msg_stats(struct mail_user *user, int64_t id,
+		    uint32_t first_recent_uid, struct mailbox_status *st);
+char *index_cache_get(struct mail_user *user, int64_t id, uint32_t uid,
+		      const char *field);
+void index_cache_set(struct mail_user *user, int64_t id, uint32_t uid,
+		     const char *field, const char *value);
+
+/* --- the user (mail-user.c) --- */
+struct mail_user {
+	char *username;
+	struct mail_location loc;
+	char sep;
+	enum mail_fsync_mode fsync;
+	sqlite3 *db;
+	char *db_path;
+	sqlite3_stmt *stmts[32];
+	int txn_depth;
+	bool txn_failed;
+	bool db_corrupt;  /* seen SQLITE_CORRUPT: recreate at next sync */
+	char *error;   /* last client-safe error */
+};
+const char *mail_user_set_error(struct mail_user *user, const char *fmt, ...)
+	ATTR_FORMAT(2, 3);
+
+/* A resolved mailbox: paths of one Maildir++ folder. */
+struct maildir_mbox {
+	char *name;     /* wire name */
+	char *dir;      /* "" or ".A.B" */
+	char *path;     /* the Maildir (cur/ new/ tmp/) */
+	char *control;  /* where dovecot-uidlist etc. live */
+};
+int maildir_mbox_resolve(struct mail_user *user, const char *name,
+			 struct maildir_mbox *mb_r, const char **error_r);
+void maildir_mbox_free(struct maildir_mbox *mb);
+bool maildir_mbox_exists(const struct maildir_mbox *mb);
+/* Create cur/new/tmp (+ maildirfolder for non-INBOX). */
+int maildir_mbox_create_dirs(struct mail_user *user,
+			     const struct maildir_mbox *mb);
+char *maildir_mbox_file(const struct maildir_mbox *mb, const char *name);
+
+/* --- maildir-sync.c: Maildir + dovecot-uidlist -> index --- */
+/* Scan the folder when its dirs/uidlist changed (or force), assigning
+   UIDs to new files, dropping vanished ones, moving new/ to cur/ when
+   move_new. Updates the index. */
+int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
+		 bool move_new, bool force, int64_t *id_r,
+		 const char **error_r);
+/* Keyword names of the bits of one file (space separated, "" if
+   none). */
+char *maildir_sync_keywords_str(const struct maildir_keywords *kw,
+				uint32_t bits);
+
+/* --- maildir-save.c --- */
+struct maildir_save_item {
+	char *tmp_path;         /* file in tmp/ */
+	char *base;
+	enum mail_flags flags;
+	const char *const *keywords;
+	time_t internal_date;
+	uint64_t size, vsize;
+	uint32_t uid;           /* result */
+};
+/* Rename tmp files into place and give them UIDs (one lock, one
+   index transaction). */
+int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
+			struct maildir_save_item *items, unsigned int count,
+			uint32_t *uidvalidity_r, const char **error_r);
+/* Size of data when served with CRLF (bare LF counted as CRLF). */
+uint64_t maildir_crlf_size(const unsigned char *data, size_t size);
+int maildir_fsync_dir(const char *dir);
+
+/* --- the selected mailbox (mailbox.c, mailbox-sync.c) --- */
+struct view_rec {
+	struct mail_record rec;
+	char *filename;    /* "cur/<name>" or "new/<name>" */
+	char **kw;         /* NULL-terminated, rec.keywords points here */
+	char *guid;
+};
+struct mailbox {
+	struct mail_user *user;
+	struct maildir_mbox mb;
+	int64_t id;
+	bool readonly;
+	struct view_rec *recs;
+	unsigned int count, alloc;
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;       /* highestmodseq the view reflects */
+	char **keywords;       /* dovecot-keywords names, NULL-terminated */
+	int notify_fd;
+};
+void mailbox_view_set_rec(struct view_rec *vr, const struct index_msg_row *row,
+			  bool recent);
+void mailbox_view_rec_free(struct view_rec *vr);
+void mailbox_view_remove(struct mailbox *box, unsigned int idx);
+void mailbox_view_append(struct mailbox *box, const struct index_msg_row *row,
+			 bool recent);
+void mailbox_refresh_keywords(struct mailbox *box);
+/* Mark rows with uid >= first_recent_uid as \Recent for this (read-write)
+   session and move first_recent_uid past them in the index. */
+int mailbox_claim_recent(struct mailbox *box, uint32_t *first_recent_r);
+
+#endif
