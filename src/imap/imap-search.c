@@ -1,0 +1,470 @@
+/* SEARCH key parsing and matching. Flag, size, date and set keys use
+   the index record; header/body keys read and parse the message once
+   per message, only when the tree gets to them. */
+#include "imap-search.h"
+#include "imap-util.h"
+#include "imap-seqset.h"
+#include "imap-search-match.h"
+#include "message-parser.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+enum search_type {
+	SEARCH_ALL,
+	SEARCH_AND,
+	SEARCH_OR,
+	SEARCH_NOT,
+	SEARCH_FLAG,      /* flag set (or unset with want=false) */
+	SEARCH_KEYWORD,
+	SEARCH_SEQSET,
+	SEARCH_UIDSET,
+	SEARCH_LARGER,
+	SEARCH_SMALLER,
+	SEARCH_BEFORE, SEARCH_ON, SEARCH_SINCE,
+	SEARCH_SENTBEFORE, SEARCH_SENTON, SEARCH_SENTSINCE,
+	SEARCH_HEADER,
+	SEARCH_BODY,
+	SEARCH_TEXT,
+};
+
+struct search_key {
+	enum search_type type;
+	struct search_key *children, *next;
+	enum mail_flags flag;
+	bool want;
+	char *field, *value;
+	time_t date;
+	uint64_t size;
+	struct seq_range *ranges;
+	unsigned int ranges_count;
+};
+
+struct imap_search {
+	struct search_key *root;
+};
+
+struct search_parser {
+	const struct imap_arg *arg;
+	uint32_t seq_star, uid_star;
+	unsigned int depth;
+	const char *error;
+	char errbuf[128];
+};
+
+struct search_msg {
+	struct mailbox *box;
+	uint32_t seq;
+	const struct mail_record *rec;
+	unsigned char *data;
+	size_t size;
+	struct message_part *parts;
+	bool load_failed;
+};
+
+static void search_key_free(struct search_key *key)
+{
+	while (key != NULL) {
+		struct search_key *next = key->next;
+		search_key_free(key->children);
+		free(key->field);
+		free(key->value);
+		free(key->ranges);
+		free(key);
+		key = next;
+	}
+}
+
+static struct search_key *key_new(enum search_type type)
+{
+	struct search_key *key = i_new(struct search_key, 1);
+	key->type = type;
+	key->want = true;
+	return key;
+}
+
+static struct search_key *search_parse_key(struct search_parser *p);
+
+static bool get_astring(struct search_parser *p, const char **str_r)
+{
+	if (p->arg->type == IMAP_ARG_EOL || p->arg->type == IMAP_ARG_LIST ||
+	    !imap_arg_get_astring(p->arg, str_r)) {
+		p->error = "Missing argument";
+		return false;
+	}
+	p->arg++;
+	return true;
+}
+
+/* AND of keys until the end of the list */
+static struct search_key *search_parse_list(struct search_parser *p)
+{
+	struct search_key *and = key_new(SEARCH_AND), **tail = &and->children;
+
+	while (p->arg->type != IMAP_ARG_EOL) {
+		struct search_key *key = search_parse_key(p);
+		if (key == NULL) {
+			search_key_free(and);
+			return NULL;
+		}
+		*tail = key;
+		tail = &key->next;
+	}
+	return and;
+}
+
+static const struct { const char *name; enum mail_flags flag; bool want; } flag_keys[] = {
+	{ "ANSWERED", MAIL_ANSWERED, true }, { "UNANSWERED", MAIL_ANSWERED, false },
+	{ "DELETED", MAIL_DELETED, true }, { "UNDELETED", MAIL_DELETED, false },
+	{ "DRAFT", MAIL_DRAFT, true }, { "UNDRAFT", MAIL_DRAFT, false },
+	{ "FLAGGED", MAIL_FLAGGED, true }, { "UNFLAGGED", MAIL_FLAGGED, false },
+	{ "SEEN", MAIL_SEEN, true }, { "UNSEEN", MAIL_SEEN, false },
+	{ "RECENT", MAIL_RECENT, true }, { "OLD", MAIL_RECENT, false },
+};
+
+static const struct { const char *name; enum search_type type; } date_keys[] = {
+	{ "BEFORE", SEARCH_BEFORE }, { "ON", SEARCH_ON }, { "SINCE", SEARCH_SINCE },
+	{ "SENTBEFORE", SEARCH_SENTBEFORE }, { "SENTON", SEARCH_SENTON },
+	{ "SENTSINCE", SEARCH_SENTSINCE },
+};
+
+static const char *const header_keys[] = {
+	"BCC", "CC", "FROM", "SUBJECT", "TO",
+};
+
+static struct search_key *
+search_parse_named(struct search_parser *p, const char *name)
+{
+	struct search_key *key;
+	const char *str, *str2;
+
+	for (unsigned int i = 0; i < N_ELEMENTS(flag_keys); i++) {
+		if (strcasecmp(name, flag_keys[i].name) == 0) {
+			key = key_new(SEARCH_FLAG);
+			key->flag = flag_keys[i].flag;
+			key->want = flag_keys[i].want;
+			return key;
+		}
+	}
+	if (strcasecmp(name, "ALL") == 0)
+		return key_new(SEARCH_ALL);
+	if (strcasecmp(name, "NEW") == 0) {
+		/* RECENT and UNSEEN */
+		key = key_new(SEARCH_AND);
+		key->children = key_new(SEARCH_FLAG);
+		key->children->flag = MAIL_RECENT;
+		key->children->next = key_new(SEARCH_FLAG);
+		key->children->next->flag = MAIL_SEEN;
+		key->children->next->want = false;
+		return key;
+	}
+	for (unsigned int i = 0; i < N_ELEMENTS(date_keys); i++) {
+		if (strcasecmp(name, date_keys[i].name) != 0)
+			continue;
+		if (!get_astring(p, &str))
+			return NULL;
+		key = key_new(date_keys[i].type);
+		if (imap_parse_date(str, &key->date) < 0) {
+			p->error = "Invalid search date parameter";
+			free(key);
+			return NULL;
+		}
+		return key;
+	}
+	for (unsigned int i = 0; i < N_ELEMENTS(header_keys); i++) {
+		if (strcasecmp(name, header_keys[i]) != 0)
+			continue;
+		if (!get_astring(p, &str))
+			return NULL;
+		key = key_new(SEARCH_HEADER);
+		key->field = i_strdup(header_keys[i]);
+		key->value = i_strdup(str);
+		return key;
+	}
+	if (strcasecmp(name, "HEADER") == 0) {
+		if (!get_astring(p, &str) || !get_astring(p, &str2))
+			return NULL;
+		key = key_new(SEARCH_HEADER);
+		key->field = i_strdup(str);
+		key->value = i_strdup(str2);
+		return key;
+	}
+	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
+		if (!get_astring(p, &str))
+			return NULL;
+		key = key_new(strcasecmp(name, "BODY") == 0 ?
+			      SEARCH_BODY : SEARCH_TEXT);
+		key->value = i_strdup(str);
+		return key;
+	}
+	if (strcasecmp(name, "KEYWORD") == 0 ||
+	    strcasecmp(name, "UNKEYWORD") == 0) {
+		if (!get_astring(p, &str))
+			return NULL;
+		key = key_new(SEARCH_KEYWORD);
+		key->value = i_strdup(str);
+		key->want = strcasecmp(name, "KEYWORD") == 0;
+		return key;
+	}
+	if (strcasecmp(name, "LARGER") == 0 || strcasecmp(name, "SMALLER") == 0) {
+		if (!get_astring(p, &str))
+			return NULL;
+		key = key_new(strcasecmp(name, "LARGER") == 0 ?
+			      SEARCH_LARGER : SEARCH_SMALLER);
+		if (str_to_uint64(str, &key->size) < 0) {
+			p->error = "Invalid size";
+			free(key);
+			return NULL;
+		}
+		return key;
+	}
+	if (strcasecmp(name, "UID") == 0) {
+		if (!get_astring(p, &str))
+			return NULL;
+		key = key_new(SEARCH_UIDSET);
+		if (imap_seqset_parse(str, p->uid_star, &key->ranges,
+				      &key->ranges_count) < 0) {
+			p->error = "Invalid uidset";
+			free(key);
+			return NULL;
+		}
+		return key;
+	}
+	if (strcasecmp(name, "NOT") == 0 || strcasecmp(name, "OR") == 0) {
+		bool or = strcasecmp(name, "OR") == 0;
+		key = key_new(or ? SEARCH_OR : SEARCH_NOT);
+		if (p->arg->type == IMAP_ARG_EOL ||
+		    (key->children = search_parse_key(p)) == NULL) {
+			if (p->error == NULL)
+				p->error = "Missing argument";
+			search_key_free(key);
+			return NULL;
+		}
+		if (or && (p->arg->type == IMAP_ARG_EOL ||
+			   (key->children->next = search_parse_key(p)) == NULL)) {
+			if (p->error == NULL)
+				p->error = "Missing argument";
+			search_key_free(key);
+			return NULL;
+		}
+		return key;
+	}
+	/* a sequence set */
+	if ((name[0] >= '0' && name[0] <= '9') || name[0] == '*') {
+		key = key_new(SEARCH_SEQSET);
+		if (imap_seqset_parse(name, p->seq_star, &key->ranges,
+				      &key->ranges_count) < 0) {
+			p->error = "Invalid messageset";
+			free(key);
+			return NULL;
+		}
+		return key;
+	}
+	snprintf(p->errbuf, sizeof(p->errbuf), "Unknown argument %.64s", name);
+	p->error = p->errbuf;
+	return NULL;
+}
+
+static struct search_key *search_parse_key(struct search_parser *p)
+{
+	const struct imap_arg *arg = p->arg;
+	struct search_key *key;
+	const char *atom;
+
+	if (++p->depth > IMAP_SEARCH_MAX_DEPTH) {
+		p->error = "Too deep search nesting";
+		return NULL;
+	}
+	p->arg++;
+	if (arg->type == IMAP_ARG_LIST) {
+		if (arg->list_count == 0) {
+			p->error = "Empty search list";
+			key = NULL;
+		} else {
+			const struct imap_arg *saved = p->arg;
+			p->arg = arg->list;
+			key = search_parse_list(p);
+			p->arg = saved;
+		}
+	} else if (!imap_arg_get_atom(arg, &atom)) {
+		p->error = "Invalid search argument";
+		key = NULL;
+	} else {
+		key = search_parse_named(p, atom);
+	}
+	p->depth--;
+	return key;
+}
+
+int imap_search_parse(const struct imap_arg *args, uint32_t seq_star,
+		      uint32_t uid_star, struct imap_search **search_r,
+		      const char **error_r)
+{
+	static char errbuf[128];
+	struct search_parser p = {
+		.arg = args, .seq_star = seq_star, .uid_star = uid_star,
+	};
+
+	if (args->type == IMAP_ARG_EOL) {
+		*error_r = "Missing search parameters";
+		return -1;
+	}
+	struct search_key *root = search_parse_list(&p);
+	if (root == NULL) {
+		snprintf(errbuf, sizeof(errbuf), "%s", p.error == NULL ?
+			 "Invalid search parameters" : p.error);
+		*error_r = errbuf;
+		return -1;
+	}
+	*search_r = i_new(struct imap_search, 1);
+	(*search_r)->root = root;
+	return 0;
+}
+
+void imap_search_free(struct imap_search **_search)
+{
+	struct imap_search *search = *_search;
+
+	if (search == NULL)
+		return;
+	*_search = NULL;
+	search_key_free(search->root);
+	free(search);
+}
+
+/* ---- matching ---- */
+
+static int search_load(struct search_msg *msg)
+{
+	const char *error;
+
+	if (msg->data != NULL)
+		return 0;
+	if (msg->load_failed ||
+	    mailbox_msg_read(msg->box, msg->seq, &msg->data, &msg->size,
+			     &error) < 0) {
+		msg->load_failed = true;
+		return -1;
+	}
+	msg->parts = message_parse(msg->data, msg->size);
+	return 0;
+}
+
+/* Calendar day of t in the server's time zone, as 00:00 UTC. */
+static time_t local_day(time_t t)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	struct tm day = {
+		.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = tm.tm_mday,
+	};
+	return timegm(&day);
+}
+
+static bool date_cmp(enum search_type type, time_t day, time_t key)
+{
+	switch (type) {
+	case SEARCH_BEFORE: case SEARCH_SENTBEFORE: return day < key;
+	case SEARCH_ON: case SEARCH_SENTON: return day == key;
+	default: return day >= key;
+	}
+}
+
+static bool has_keyword(const struct mail_record *rec, const char *kw)
+{
+	for (const char *const *k = rec->keywords; k != NULL && *k != NULL; k++) {
+		if (strcasecmp(*k, kw) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool search_match_key(struct search_key *key, struct search_msg *msg);
+
+static bool search_match_content(struct search_key *key, struct search_msg *msg)
+{
+	time_t day;
+
+	if (search_load(msg) < 0)
+		return false;
+	size_t hdr_size = msg->parts->header_size;
+	switch (key->type) {
+	case SEARCH_SENTBEFORE:
+	case SEARCH_SENTON:
+	case SEARCH_SENTSINCE:
+		if (imap_search_sent_date(msg->data, hdr_size, &day, NULL) < 0)
+			return false;
+		return date_cmp(key->type, day, key->date);
+	case SEARCH_HEADER:
+		return imap_search_header(msg->data, hdr_size, key->field,
+					  key->value) > 0;
+	case SEARCH_BODY:
+		return imap_search_body(msg->data, msg->size, msg->parts,
+					key->value) > 0;
+	case SEARCH_TEXT:
+		return imap_search_text(msg->data, msg->size, msg->parts,
+					key->value) > 0;
+	default:
+		return false;
+	}
+}
+
+static bool search_match_key(struct search_key *key, struct search_msg *msg)
+{
+	const struct mail_record *rec = msg->rec;
+
+	switch (key->type) {
+	case SEARCH_ALL:
+		return true;
+	case SEARCH_AND:
+		for (struct search_key *k = key->children; k != NULL; k = k->next) {
+			if (!search_match_key(k, msg))
+				return false;
+		}
+		return true;
+	case SEARCH_OR:
+		return search_match_key(key->children, msg) ||
+			search_match_key(key->children->next, msg);
+	case SEARCH_NOT:
+		return !search_match_key(key->children, msg);
+	case SEARCH_FLAG:
+		return ((rec->flags & key->flag) != 0) == key->want;
+	case SEARCH_KEYWORD:
+		return has_keyword(rec, key->value) == key->want;
+	case SEARCH_SEQSET:
+		return imap_seqset_contains(key->ranges, key->ranges_count,
+					    msg->seq);
+	case SEARCH_UIDSET:
+		return imap_seqset_contains(key->ranges, key->ranges_count,
+					    rec->uid);
+	case SEARCH_LARGER:
+		return rec->vsize > key->size;
+	case SEARCH_SMALLER:
+		return rec->vsize < key->size;
+	case SEARCH_BEFORE:
+	case SEARCH_ON:
+	case SEARCH_SINCE:
+		return date_cmp(key->type, local_day(rec->internal_date),
+				key->date);
+	default:
+		return search_match_content(key, msg);
+	}
+}
+
+int imap_search_match(struct imap_search *search, struct mailbox *box,
+		      uint32_t seq)
+{
+	struct search_msg msg = { .box = box, .seq = seq };
+	int ret;
+
+	msg.rec = mailbox_get(box, seq);
+	if (msg.rec == NULL)
+		return 0;
+	ret = search_match_key(search->root, &msg) && !msg.load_failed ? 1 : 0;
+	if (msg.parts != NULL)
+		message_part_free(&msg.parts);
+	free(msg.data);
+	return ret;
+}

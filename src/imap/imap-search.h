@@ -1,0 +1,25 @@
+#ifndef LOFT_IMAP_SEARCH_H
+#define LOFT_IMAP_SEARCH_H
+/* SEARCH programs (RFC 3501 6.4.4): every search key, parsed into a
+   tree and matched against messages of the selected mailbox. */
+#include "imap-client.h"
+
+/* Deepest nesting of NOT/OR/parentheses accepted. */
+#define IMAP_SEARCH_MAX_DEPTH 64
+
+struct imap_search;
+
+/* Parse search keys (after CHARSET). uid_star/seq_star are the values
+   '*' takes in UID and sequence sets. Returns 0 or -1 with a
+   client-safe *error_r (caller replies BAD). */
+int imap_search_parse(const struct imap_arg *args, uint32_t seq_star,
+		      uint32_t uid_star, struct imap_search **search_r,
+		      const char **error_r);
+void imap_search_free(struct imap_search **search);
+
+/* 1 if message seq of box matches, 0 if not. A message whose file
+   has vanished doesn't match. */
+int imap_search_match(struct imap_search *search, struct mailbox *box,
+		      uint32_t seq);
+
+#endif
