@@ -88,6 +88,8 @@ static void lmtp_client_destroy(struct lmtp_client *client, const char *reason)
 	lmtp_recipient_free(&client->pending_rcpt);
 	lmtp_client_transaction_reset(client);
 	smtp_command_parser_destroy(&client->parser);
+	if (client->ev_close != NULL)
+		event_free(client->ev_close);
 	bufferevent_free(client->bev);
 	client->server->connection_count--;
 	free(client->lhlo);
@@ -96,14 +98,48 @@ static void lmtp_client_destroy(struct lmtp_client *client, const char *reason)
 	free(client);
 }
 
+/* Bytes not yet handed to the kernel (with TLS: also those under the
+   TLS filter). */
+static size_t lmtp_client_output_pending(struct lmtp_client *client)
+{
+	struct bufferevent *under = bufferevent_get_underlying(client->bev);
+	size_t pending = evbuffer_get_length(bufferevent_get_output(client->bev));
+
+	if (under != NULL)
+		pending += evbuffer_get_length(bufferevent_get_output(under));
+	return pending;
+}
+
+#define LMTP_CLOSE_TICK_MSECS 20
+#define LMTP_CLOSE_MAX_TICKS 250 /* 5 s for the final flush */
+
+static void lmtp_client_close_cb(evutil_socket_t fd, short what, void *context)
+{
+	struct lmtp_client *client = context;
+	struct timeval tick = { 0, LMTP_CLOSE_TICK_MSECS * 1000 };
+
+	if (lmtp_client_output_pending(client) == 0 ||
+	    ++client->close_ticks > LMTP_CLOSE_MAX_TICKS) {
+		lmtp_client_destroy(client, NULL);
+		return;
+	}
+	evtimer_add(client->ev_close, &tick);
+}
+
 void lmtp_client_close(struct lmtp_client *client, const char *reason)
 {
+	struct timeval now = { 0, 0 };
+
+	if (client->state == LMTP_STATE_CLOSING)
+		return;
 	i_info("Disconnect from %s: %s", client->rip != NULL ?
 	       client->rip : "local", reason);
 	client->state = LMTP_STATE_CLOSING;
 	bufferevent_disable(client->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(client->bev)) == 0)
-		lmtp_client_destroy(client, NULL);
+	/* destroyed from the event loop, never under a caller's feet */
+	client->ev_close = evtimer_new(client->server->base,
+				       lmtp_client_close_cb, client);
+	evtimer_add(client->ev_close, &now);
 }
 
 static void lmtp_client_read_cb(struct bufferevent *bev, void *context)
@@ -116,11 +152,8 @@ static void lmtp_client_write_cb(struct bufferevent *bev, void *context)
 	struct lmtp_client *client = context;
 
 	/* output drained (low watermark 0) */
-	if (client->state == LMTP_STATE_CLOSING) {
-		lmtp_client_destroy(client, NULL);
-		return;
-	}
-	lmtp_client_process_input(client);
+	if (client->state != LMTP_STATE_CLOSING)
+		lmtp_client_process_input(client);
 }
 
 static void lmtp_client_event_cb(struct bufferevent *bev, short what,
@@ -128,6 +161,10 @@ static void lmtp_client_event_cb(struct bufferevent *bev, short what,
 {
 	struct lmtp_client *client = context;
 
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) == 0) {
+		/* BEV_EVENT_CONNECTED: the TLS handshake finished */
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) != 0 && client->state != LMTP_STATE_CLOSING) {
 		lmtp_client_reply(client, 421, "4.4.2", "%s Disconnected for inactivity",
 				  client->server->hostname);
@@ -135,6 +172,7 @@ static void lmtp_client_event_cb(struct bufferevent *bev, short what,
 		return;
 	}
 	if (client->state == LMTP_STATE_CLOSING) {
+		/* the peer went away during the final flush */
 		lmtp_client_destroy(client, NULL);
 		return;
 	}
@@ -177,7 +215,7 @@ int lmtp_client_start_tls(struct lmtp_client *client, const char **error_r)
 	struct bufferevent *bev =
 		bufferevent_openssl_filter_new(client->server->base, client->bev,
 					       ssl, BUFFEREVENT_SSL_ACCEPTING,
-					       BEV_OPT_CLOSE_ON_FREE);
+					       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
 		SSL_free(ssl);
 		*error_r = "TLS setup failed";
@@ -277,11 +315,11 @@ void lmtp_client_create(struct lmtp_server *server, evutil_socket_t fd,
 	if (implicit_tls && server->ssl_ctx != NULL) {
 		SSL *ssl = SSL_new(server->ssl_ctx);
 		client->bev = bufferevent_openssl_socket_new(server->base, fd, ssl,
-			BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+			BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 		client->tls = true;
 	} else {
 		client->bev = bufferevent_socket_new(server->base, fd,
-						     BEV_OPT_CLOSE_ON_FREE);
+						     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	}
 	lmtp_client_setup_bev(client);
 	i_info("Connect from %s", rip != NULL ? rip : "local");

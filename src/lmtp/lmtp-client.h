@@ -49,6 +49,8 @@ enum lmtp_state {
 struct lmtp_client {
 	struct lmtp_server *server;
 	struct bufferevent *bev;
+	struct event *ev_close;   /* LMTP_STATE_CLOSING: waits for the flush */
+	unsigned int close_ticks;
 	char *rip;            /* NULL for unix sockets ("local") */
 	unsigned int rport;
 	char *session_id;

@@ -30,7 +30,7 @@ static void cmd_lhlo(struct lmtp_client *client, const char *args)
 		return;
 	}
 	free(client->lhlo);
-	client->lhlo = i_strndup(args, 255);
+	client->lhlo = i_strndup(args, strnlen(args, 255));
 	lmtp_client_transaction_reset(client);
 
 	uint64_t max = set->mail_max_message_size;

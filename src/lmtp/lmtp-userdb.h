@@ -1,9 +1,8 @@
 #ifndef LOFT_LMTP_USERDB_H
 #define LOFT_LMTP_USERDB_H
-/* Asynchronous userdb lookups for loft-lmtp over loft-auth's
-   "auth-userdb" socket (protocol: lib-auth/auth-protocol.h, USER
-   command). One connection per process, requests multiplexed by id;
-   reconnects on demand. */
+/* userdb lookups for loft-lmtp: a thin layer over lib-auth's
+   auth_client (the "auth-userdb" socket), mapping its results to what
+   RCPT needs. */
 #include "lib.h"
 #include <event2/event.h>
 
