@@ -21,7 +21,6 @@ static const char *const global_names[] = {
 	"haproxy_trusted_networks", "log_debug", "mail_log_prefix",
 	"dotlock_use_excl", "lock_method", "mmap_disable", "rawlog_dir",
 	"stats_writer_socket_path", "shutdown_clients",
-	"protocol_imap", "dovecot_storage_version",
 	/* auth */
 	"auth_anonymous_username", "auth_cache_negative_ttl", "auth_cache_size",
 	"auth_cache_ttl", "auth_cache_verify_password_with_worker",
@@ -93,7 +92,6 @@ static const char *const global_names[] = {
 	"dict_db_config", "mail_attachment_dir", "mail_attachment_fs",
 	"mail_attachment_hash", "mail_attachment_min_size",
 	"mail_ext_attachment_path", "language_filters", "language_tokenizers",
-	"protocols_", "sieve", "sieve_script",
 	NULL
 };
 

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CONFIG_MAX_LINE_LENGTH (64 * 1024)
 #define CONFIG_MAX_INCLUDE_DEPTH 16
@@ -825,15 +826,27 @@ static char *unescape(const char *s, size_t len)
 	return str_free_without_data(&str);
 }
 
-/* Directory part of path + "/" + rel, unless rel is absolute. */
+/* Directory part of path + "/" + rel, unless rel is absolute. The
+   result is made absolute, so that paths kept in the settings (ssl_cert)
+   still work after the master changes its directory. */
 static char *path_relative(const char *path, const char *rel)
 {
+	char cwd[4096];
+	char *result;
+
 	if (rel[0] == '/')
 		return i_strdup(rel);
 	const char *slash = strrchr(path, '/');
 	if (slash == NULL)
-		return i_strdup(rel);
-	return i_strdup_printf("%.*s/%s", (int)(slash - path), path, rel);
+		result = i_strdup(rel);
+	else
+		result = i_strdup_printf("%.*s/%s", (int)(slash - path), path, rel);
+	if (result[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+		char *abs = i_strdup_printf("%s/%s", cwd, result);
+		free(result);
+		result = abs;
+	}
+	return result;
 }
 
 static int config_include_file(struct config_parser *ctx, const char *path,

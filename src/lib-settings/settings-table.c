@@ -19,7 +19,8 @@ static const struct setting_def global_defs[] = {
 	DEF(SET_STR, loft_settings, base_dir, "/run/loft"),
 	DEF(SET_STR, loft_settings, state_dir, "/var/lib/loft"),
 	DEF(SET_LIST, loft_settings, protocols, "imap pop3 lmtp"),
-	DEF(SET_LIST, loft_settings, listen, "*, ::"),
+	/* values = "," : printed comma separated, as Dovecot does */
+	DEFE(SET_LIST, loft_settings, listen, "*, ::", ","),
 	DEF(SET_STR, loft_settings, log_path, "syslog"),
 	DEF(SET_STR, loft_settings, info_log_path, ""),
 	DEF(SET_STR, loft_settings, debug_log_path, ""),
@@ -340,12 +341,17 @@ static char *enum_value_list(const char *values)
 	return str_free_without_data(&str);
 }
 
+/* Split at spaces and commas, dropping empty and repeated items
+   (Debian's protocols.d files do "protocols = $protocols imap"). */
 static char **parse_list(const char *value)
 {
 	char **parts = str_split(value, " \t,");
 	unsigned int j = 0;
 	for (unsigned int i = 0; parts[i] != NULL; i++) {
-		if (parts[i][0] == '\0')
+		bool dup = parts[i][0] == '\0';
+		for (unsigned int k = 0; k < j && !dup; k++)
+			dup = strcmp(parts[k], parts[i]) == 0;
+		if (dup)
 			free(parts[i]);
 		else
 			parts[j++] = parts[i];
@@ -521,7 +527,7 @@ void setting_format(const struct setting_def *def, const void *obj,
 		char *const *list = *CFIELD(obj, def, char **);
 		for (unsigned int i = 0; list != NULL && list[i] != NULL; i++) {
 			if (i > 0)
-				str_append_c(dest, ' ');
+				str_append(dest, def->values != NULL ? ", " : " ");
 			str_append(dest, list[i]);
 		}
 		break;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "settings.h"
 #include "settings-private.h"
@@ -103,7 +104,10 @@ static const struct {
 	{ "login_greeting = \\\n  continued line\n", "login_greeting", "continued line" },
 	{ "protocols = imap\nprotocols = $protocols pop3\n", "protocols", "imap pop3" },
 	{ "protocols = $protocols sieve\n", "protocols", "imap pop3 lmtp sieve" },
-	{ "listen = 127.0.0.1, ::1\n", "listen", "127.0.0.1 ::1" },
+	{ "listen = 127.0.0.1, ::1\n", "listen", "127.0.0.1, ::1" },
+	{ "listen = 127.0.0.1 ::1,,127.0.0.1\n", "listen", "127.0.0.1, ::1" },
+	{ "", "listen", "*, ::" },
+	{ "protocols = $protocols imap\n", "protocols", "imap pop3 lmtp" },
 	{ "login_greeting = $6$salt$hash\n", "login_greeting", "$6$salt$hash" },
 	{ "login_greeting = \"$protocols\"\n", "login_greeting", "$protocols" },
 	{ "ssl_cert = </etc/ssl/c.pem\n", "ssl_cert", "/etc/ssl/c.pem" },
@@ -670,7 +674,7 @@ static void test_includes(void **state)
 	write_file("conf.d/listener.inc",
 		   "inet_listener imap {\n  port = 1143\n}\n");
 	write_file("conf.d/greeting.txt", "Hello from a file\n");
-	write_file("local.conf", "ssl = required\n");
+	write_file("local.conf", "ssl = required\nssl_cert = <certs/c.pem\n");
 	path = tmp_path("main.conf");
 	if (settings_read(path, &set, &error) < 0)
 		fail_msg("%s", error);
@@ -679,6 +683,9 @@ static void test_includes(void **state)
 	assert_setting(set, "auth_mechanisms", "plain login");
 	assert_setting(set, "ssl", "required");
 	assert_string_equal(set->login_greeting, "Hello from a file");
+	expected = i_strdup_printf("%s/certs/c.pem", tmpdir);
+	assert_string_equal(set->ssl_cert_path, expected);
+	free(expected);
 	assert_int_equal(set->passdbs_count, 1);
 	assert_int_equal(settings_service_find(set, "imap-login")->
 			 inet_listeners[0].port, 1143);
@@ -928,6 +935,31 @@ static void test_snapshot_roundtrip(void **state)
 	assert_int_equal(set2->first_valid_uid, 1000);
 	settings_free(&set2);
 	close(fd);
+
+	/* byte at a time from another process */
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		for (size_t i = 0; i < str_len(a); i++) {
+			if (write(fds[1], str_data(a) + i, 1) != 1)
+				_exit(1);
+			if (i % 64 == 0)
+				usleep(100);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(settings_snapshot_read(fds[0], &set2, &error), 0);
+	close(fds[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	settings_snapshot_serialize(set2, b);
+	assert_memory_equal(str_data(a), str_data(b) + str_len(a), str_len(a));
+	str_truncate(b, 0);
+	settings_free(&set2);
 
 	/* truncated stream */
 	assert_int_equal(pipe(fds), 0);
