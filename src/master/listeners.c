@@ -174,10 +174,20 @@ static int service_bind_unix(struct master *m, struct service *service,
 	const struct service_settings *ss = service->set;
 	for (unsigned int i = 0; ss != NULL && i < ss->unix_listeners_count; i++) {
 		const struct unix_listener_settings *ul = &ss->unix_listeners[i];
-		char *path = listener_path(m, ul->path);
+		const char *user = ul->user;
+		char *path;
+		if (service->kind == SERVICE_KIND_AUTH &&
+		    strcmp(ul->path, "auth-login") == 0) {
+			/* login processes reach it inside their chroot */
+			path = listener_path(m, "login/auth-login");
+			if (user == NULL || user[0] == '\0')
+				user = m->set->default_login_user;
+		} else {
+			path = listener_path(m, ul->path);
+		}
 		const char *name = strrchr(path, '/') + 1;
 		int fd;
-		if (unix_bind(m, path, ul->mode == 0 ? 0600 : ul->mode, ul->user,
+		if (unix_bind(m, path, ul->mode == 0 ? 0600 : ul->mode, user,
 			      ul->group, &fd, error_r) < 0) {
 			free(path);
 			return -1;

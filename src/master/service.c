@@ -111,8 +111,17 @@ static void restrict_env_for_user(struct master *m, const char *user,
 	setenv("LOFT_RESTRICT_UID", buf, 1);
 	snprintf(buf, sizeof(buf), "%u", (unsigned int)pw->pw_gid);
 	setenv("LOFT_RESTRICT_GID", buf, 1);
-	if (chroot_dir != NULL)
+	if (chroot_dir != NULL) {
 		setenv("LOFT_RESTRICT_CHROOT", chroot_dir, 1);
+#ifdef __SANITIZE_ADDRESS__
+		/* LeakSanitizer needs /proc, which a chroot doesn't have */
+		const char *asan = getenv("ASAN_OPTIONS");
+		char *opts = i_strdup_printf("%s%sdetect_leaks=0",
+			asan == NULL ? "" : asan, asan == NULL ? "" : ":");
+		setenv("ASAN_OPTIONS", opts, 1);
+		free(opts);
+#endif
+	}
 }
 
 static void service_control_input(evutil_socket_t fd, short what, void *ctx);

@@ -180,11 +180,13 @@ service lmtp {{
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.time() + timeout
+        # the master binds every listener before it starts any service,
+        # so one plaintext port answering means all are there
         wanted = []
         if "imap" in self.protocols:
-            wanted += ["imap", "imaps"]
-        if "pop3" in self.protocols:
-            wanted += ["pop3", "pop3s"]
+            wanted = ["imap"]
+        elif "pop3" in self.protocols:
+            wanted = ["pop3"]
         for name in wanted:
             while True:
                 if self.proc.poll() is not None:
