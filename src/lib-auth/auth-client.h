@@ -6,7 +6,9 @@
    after the auth process went away (restart). A request that is pending
    when the connection drops, or can't be sent because the socket is not
    there, ends with AUTH_CLIENT_TEMPFAIL. Callbacks always run from the
-   event loop, never from inside the call that started the request. */
+   event loop, never from inside the call that started the request, and
+   must not destroy the client. The process must ignore SIGPIPE (every
+   loft process does, via master_service_init()). */
 #include "lib.h"
 #include <sys/types.h>
 

@@ -298,12 +298,35 @@ const char *passwd_user_extra_field(const struct passwd_user *pu,
 	return NULL;
 }
 
+/* Split args at spaces, keeping 2.4 "%{user | domain}" in one word. */
+static char **args_split(const char *args)
+{
+	char **words = str_split(args, " \t");
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; words[i] != NULL; i++) {
+		char *w = words[i];
+		while (strstr(w, "%{") != NULL &&
+		       strchr(strrchr(w, '{'), '}') == NULL &&
+		       words[i + 1] != NULL) {
+			char *joined = i_strdup_printf("%s %s", w, words[++i]);
+			free(w);
+			free(words[i]);
+			words[i] = NULL;
+			w = joined;
+		}
+		words[n++] = w;
+	}
+	words[n] = NULL;
+	return words;
+}
+
 struct passwd_file_db *passwd_file_db_create(const char *args,
 					     const char *default_scheme,
 					     char **error_r)
 {
 	struct passwd_file_db *db = i_new(struct passwd_file_db, 1);
-	char **words = str_split(args == NULL ? "" : args, " \t");
+	char **words = args_split(args == NULL ? "" : args);
 
 	db->scheme = i_strdup(default_scheme != NULL && default_scheme[0] != '\0' ?
 			      default_scheme : PASSWORD_DEFAULT_SCHEME);

@@ -577,6 +577,17 @@ static void test_passwd_file_db(void **state)
 	assert_int_equal(passwd_file_db_lookup(db, &vals, &pu, &err), 0);
 	passwd_file_db_destroy(&db);
 	free(args);
+	/* 2.4 syntax with spaces inside %{...} */
+	args = i_strdup_printf("username_format=%%{user | username | lower} "
+			       "%s/%%{user | domain | lower}/passwd", tmpdir);
+	db = passwd_file_db_create(args, NULL, &error);
+	if (db == NULL)
+		fail_msg("%s", error);
+	vals.user = "BOB@Example.COM";
+	assert_int_equal(passwd_file_db_lookup(db, &vals, &pu, &err), 1);
+	assert_string_equal(pu->password, "{PLAIN}d");
+	passwd_file_db_destroy(&db);
+	free(args);
 	unlink(dpath);
 	rmdir(dir);
 	free(dpath);
