@@ -441,6 +441,21 @@ static int rename_inbox(struct mail_user *user, struct maildir_mbox *inbox,
 	if (maildir_mbox_resolve(user, newname, &dest, error_r) < 0)
 		return -1;
 	if ((ret = maildir_uidlist_lock(inbox->control, error_r)) == 0) {
+		/* keyword letters in the file names need the same table */
+		struct maildir_keywords kw;
+		char *kp = i_strdup_printf("%s/dovecot-keywords", inbox->control);
+		bool any = false;
+		memset(&kw, 0, sizeof(kw));
+		(void)maildir_keywords_read(kp, &kw);
+		free(kp);
+		for (i = 0; i < MAILDIR_MAX_KEYWORDS; i++)
+			any |= kw.names[i] != NULL;
+		if (any) {
+			kp = i_strdup_printf("%s/dovecot-keywords", dest.control);
+			(void)maildir_keywords_write(kp, &kw, user->fsync);
+			free(kp);
+		}
+		maildir_keywords_clear(&kw);
 		for (i = 0; i < N_ELEMENTS(subdirs); i++) {
 			char *dp = maildir_mbox_file(inbox, subdirs[i]);
 			DIR *dir = opendir(dp);

@@ -253,6 +253,7 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 	uint32_t *bits = i_new(uint32_t, count + 1);
 	char **fnames = i_new(char *, count + 1);
 	unsigned int i, first;
+	bool fast, have_kw = false;
 	int64_t id;
 	int ret;
 
@@ -266,8 +267,13 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 		ret = -1;
 		goto out;
 	}
-	ret = maildir_uidlist_read(ul_path, &ul, error_r);
-	if (ret == 0)
+	/* appending needs only the header and the last line: saving stays
+	   O(1) in the mailbox size */
+	fast = maildir_uidlist_read_tail(ul_path, &ul) == 0;
+	ret = fast ? 0 : maildir_uidlist_read(ul_path, &ul, error_r);
+	for (i = 0; i < count && ret == 0 && !have_kw; i++)
+		have_kw = items[i].keywords != NULL && items[i].keywords[0] != NULL;
+	if (ret == 0 && have_kw)
 		ret = map_keywords(user, mb, items, count, &kw, bits, error_r);
 	if (ret == 0)
 		ret = move_into_place(user, mb, items, count, bits, fnames,
@@ -278,8 +284,12 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 			items[i].uid = ul.next_uid;
 			maildir_uidlist_add(&ul, ul.next_uid, items[i].base, NULL);
 		}
-		if (ul.uidvalidity == 0) {
-			ul.uidvalidity = maildir_uidvalidity_next(user->loc.root);
+		if (ul.uidvalidity == 0 || (!fast && (!ul.exists ||
+				!ul.clean_end || ul.version != 3 ||
+				ul.guid[0] == '\0'))) {
+			if (ul.uidvalidity == 0)
+				ul.uidvalidity =
+					maildir_uidvalidity_next(user->loc.root);
 			ret = maildir_uidlist_write(ul_path, &ul, user->fsync);
 		} else {
 			ret = maildir_uidlist_append(ul_path, &ul, first,

@@ -30,10 +30,16 @@ struct scan_ctx {
 	bool left_in_new;
 };
 
+/* A change made in the same timestamp tick as the one we saw would not
+   change the mtime: such a stamp can't prove "unchanged" later. With
+   sub-second stamps a tick is a few ms; else a second. */
+#define SIG_DIRTY_NSECS (100 * 1000000LL)
+
 static void stat_part(string_t *sig, const char *path, bool *dirty)
 {
+	struct timespec now;
 	struct stat st;
-	time_t now = time(NULL);
+	long long age_ns;
 
 	if (stat(path, &st) < 0) {
 		str_append(sig, "-/");
@@ -42,8 +48,11 @@ static void stat_part(string_t *sig, const char *path, bool *dirty)
 	str_printfa(sig, "%llu.%lld.%lld.%ld/", (unsigned long long)st.st_ino,
 		    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
 		    (long)st.st_mtim.tv_nsec);
-	/* a change within the same clock tick would leave mtime as is */
-	if (st.st_mtim.tv_sec >= now - 1)
+	clock_gettime(CLOCK_REALTIME, &now);
+	age_ns = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+		(now.tv_nsec - st.st_mtim.tv_nsec);
+	if (st.st_mtim.tv_nsec == 0 ? age_ns < 2000000000LL :
+	    age_ns < SIG_DIRTY_NSECS)
 		*dirty = true;
 }
 
@@ -534,11 +543,29 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 	bool dirty;
 	int ret;
 
-	sig = make_sig(ctx->mb, &dirty);
 	path = i_strdup_printf("%s/dovecot-uidlist", ctx->mb->control);
 	ret = maildir_uidlist_read(path, &ctx->ul, error_r);
 	free(path);
-	if (ret < 0 || scan_dir(ctx, false) < 0 || scan_dir(ctx, true) < 0) {
+	sig = NULL;
+	for (unsigned int try = 0; ret == 0; try++) {
+		free(sig);
+		sig = make_sig(ctx->mb, &dirty);
+		if (scan_dir(ctx, false) < 0 || scan_dir(ctx, true) < 0) {
+			ret = -1;
+			break;
+		}
+		/* a file renamed while readdir() ran may have been missed
+		   (it would look expunged): rescan if the dirs changed */
+		char *after = make_sig(ctx->mb, &dirty);
+		bool same = strcmp(after, sig) == 0;
+		free(after);
+		if (same || try == 3)
+			break;
+		for (unsigned int i = 0; i < ctx->count; i++)
+			free(ctx->entries[i].fname);
+		ctx->count = 0;
+	}
+	if (ret < 0) {
 		free(sig);
 		*error_r = "Internal error reading the mailbox";
 		return -1;

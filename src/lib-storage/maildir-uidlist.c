@@ -220,6 +220,67 @@ int maildir_uidlist_read(const char *path, struct maildir_uidlist *ul,
 	return 0;
 }
 
+int maildir_uidlist_read_tail(const char *path, struct maildir_uidlist *ul)
+{
+	char head[UIDLIST_MAX_LINE / 16], tail[4096], *nl, *line;
+	struct stat st;
+	ssize_t n;
+	off_t off;
+	int fd;
+
+	maildir_uidlist_clear(ul);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_size < 2 ||
+	    (n = pread(fd, head, sizeof(head) - 1, 0)) <= 0) {
+		(void)close(fd);
+		return -1;
+	}
+	head[n] = '\0';
+	nl = strchr(head, '\n');
+	if (nl == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	*nl = '\0';
+	if (parse_header(head, ul) < 0 || ul->version != 3 ||
+	    ul->uidvalidity == 0 || ul->guid[0] == '\0' || ul->next_uid == 0) {
+		(void)close(fd);
+		maildir_uidlist_clear(ul);
+		return -1;
+	}
+	off = st.st_size > (off_t)sizeof(tail) - 1 ?
+		st.st_size - (off_t)sizeof(tail) + 1 : 0;
+	n = pread(fd, tail, sizeof(tail) - 1, off);
+	(void)close(fd);
+	if (n <= 0 || tail[n - 1] != '\n') {
+		maildir_uidlist_clear(ul);
+		return -1;
+	}
+	tail[n - 1] = '\0';
+	line = strrchr(tail, '\n');
+	if (line == NULL && off != 0) {
+		maildir_uidlist_clear(ul);
+		return -1;
+	}
+	line = line == NULL ? tail : line + 1;
+	if (off == 0 && line == tail) {
+		/* only the header */
+	} else {
+		uint32_t uid = (uint32_t)strtoul(line, NULL, 10);
+		if (uid == 0) {
+			maildir_uidlist_clear(ul);
+			return -1;
+		}
+		if (uid >= ul->next_uid)
+			ul->next_uid = uid + 1;
+	}
+	ul->exists = true;
+	ul->clean_end = true;
+	return 0;
+}
+
 static void append_rec(string_t *str, const struct uidlist_rec *rec)
 {
 	str_printfa(str, "%u", rec->uid);
@@ -300,8 +361,11 @@ int maildir_uidlist_append(const char *path, struct maildir_uidlist *ul,
 	    ul->guid[0] == '\0')
 		return maildir_uidlist_write(path, ul, fsync_mode);
 	fd = open(path, O_WRONLY | O_APPEND);
-	if (fd < 0)
-		return maildir_uidlist_write(path, ul, fsync_mode);
+	if (fd < 0) {
+		/* the caller may not have all records: never rewrite here */
+		i_error("open(%s) failed: %s", path, strerror(errno));
+		return -1;
+	}
 	str = str_new(128);
 	for (i = first; i < ul->count; i++)
 		append_rec(str, &ul->recs[i]);
@@ -313,7 +377,7 @@ int maildir_uidlist_append(const char *path, struct maildir_uidlist *ul,
 
 /* --- lock --- */
 
-static bool lock_is_stale(const char *lock_path)
+static bool lock_is_stale(const char *lock_path, ino_t *ino_r)
 {
 	char buf[300], host[256];
 	struct stat st;
@@ -322,8 +386,10 @@ static bool lock_is_stale(const char *lock_path)
 	long pid;
 	char *colon;
 
+	/* gone meanwhile: not stale, just try again */
 	if (stat(lock_path, &st) < 0)
-		return errno == ENOENT;
+		return false;
+	*ino_r = st.st_ino;
 	if (st.st_mtime + UIDLIST_LOCK_STALE_SECS < time(NULL))
 		return true;
 	fd = open(lock_path, O_RDONLY);
@@ -368,9 +434,14 @@ int storage_dotlock(const char *path, const char **error_r)
 			free(lock_path);
 			return -1;
 		}
-		if (lock_is_stale(lock_path)) {
-			i_warning("Overriding stale lock %s", lock_path);
-			(void)unlink(lock_path);
+		ino_t ino;
+		struct stat st;
+		if (lock_is_stale(lock_path, &ino)) {
+			/* only if it's still the same lock file */
+			if (stat(lock_path, &st) == 0 && st.st_ino == ino) {
+				i_warning("Overriding stale lock %s", lock_path);
+				(void)unlink(lock_path);
+			}
 			continue;
 		}
 		if (time_monotonic_ms() - start > UIDLIST_LOCK_WAIT_SECS * 1000) {

@@ -80,6 +80,9 @@ int maildir_uidlist_parse(const char *data, size_t size,
 /* Read path; a missing file gives an empty list with exists=false. */
 int maildir_uidlist_read(const char *path, struct maildir_uidlist *ul,
 			 const char **error_r);
+/* Header and last record only (for appending): -1 when the file can't
+   be appended to as is (then read it whole). No records are loaded. */
+int maildir_uidlist_read_tail(const char *path, struct maildir_uidlist *ul);
 void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 			 const char *base, const char *ext);
 void maildir_uidlist_clear(struct maildir_uidlist *ul);

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "storage-private.h"
 
 static char tmpdir[256];
@@ -786,17 +787,28 @@ static void test_mailbox_management(void **state)
 	assert_true(st.uidvalidity > old_uidv);
 	assert_int_equal(st.uidnext, 1);
 
-	/* INBOX rename: messages move, INBOX stays */
-	save(user, "INBOX", "M: 1\n\n1\n", 0, NULL);
+	/* INBOX rename: messages move, INBOX stays, keywords too */
+	const char *kwj[] = { "Junk", NULL };
+	save(user, "INBOX", "M: 0\n\n0\n", MAIL_SEEN, NULL);
+	save(user, "INBOX", "M: 1\n\n1\n", 0, kwj);
 	save(user, "INBOX", "M: 2\n\n2\n", MAIL_SEEN, NULL);
 	assert_int_equal(mail_user_mailbox_rename(user, "INBOX", "Old", &error), 0);
 	assert_int_equal(mail_user_mailbox_status(user, "INBOX", &st, &error), 0);
 	assert_int_equal(st.messages, 0);
-	assert_int_equal(st.uidnext, 3);
+	assert_int_equal(st.uidnext, 4);
 	assert_int_equal(mail_user_mailbox_status(user, "Old", &st, &error), 0);
-	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.messages, 3);
 	assert_int_equal(st.unseen, 1);
-	assert_int_equal(save(user, "INBOX", "M: 3\n\n3\n", 0, NULL), 3);
+	assert_int_equal(save(user, "INBOX", "M: 3\n\n3\n", 0, NULL), 4);
+	box = open_box(user, "Old", true);
+	bool found_junk = false;
+	for (uint32_t q = 1; q <= mailbox_count(box); q++) {
+		const struct mail_record *rr = mailbox_get(box, q);
+		found_junk |= rr->keywords[0] != NULL &&
+			strcmp(rr->keywords[0], "Junk") == 0;
+	}
+	assert_true(found_junk);
+	mailbox_close(&box);
 	/* cache */
 	box = open_box(user, "Old", false);
 	assert_null(mailbox_cache_get(box, 1, "envelope"));
@@ -807,6 +819,76 @@ static void test_mailbox_management(void **state)
 	mailbox_close(&box);
 	assert_int_equal(mailbox_open(user, "Nope", false, &box, &error), -1);
 	assert_string_equal(error, "Mailbox doesn't exist: Nope");
+	mail_user_close(&user);
+}
+
+/* Several processes deliver at once while a session syncs: every
+   message gets exactly one UID, none is lost or reused. */
+#define WRITERS 4
+#define PER_WRITER 40
+
+static void test_concurrent_delivery(void **state)
+{
+	struct mail_user *user = open_user();
+	struct sync_log l;
+	const char *error;
+	pid_t pids[WRITERS];
+	int i, status;
+
+	struct mailbox *box = open_box(user, "INBOX", false);
+	for (i = 0; i < WRITERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct mail_user *w = open_user();
+			for (int k = 0; k < PER_WRITER; k++) {
+				char msg[64];
+				uint32_t uid;
+				snprintf(msg, sizeof(msg), "W: %d\n\n%d\n", i, k);
+				if (mail_user_save(w, "INBOX", msg, strlen(msg),
+						   k % 2 == 0 ? 0 : MAIL_SEEN, NULL,
+						   0, NULL, &uid, &error) < 0)
+					_exit(1);
+			}
+			mail_user_close(&w);
+			_exit(0);
+		}
+	}
+	/* a session syncing (and moving new/ to cur/) all along */
+	unsigned int seen = 0;
+	for (int n = 0; n < 200; n++) {
+		do_sync(box, &l);
+		assert_true(mailbox_count(box) >= seen);
+		seen = mailbox_count(box);
+		for (uint32_t q = 2; q <= mailbox_count(box); q++)
+			assert_true(mailbox_get(box, q - 1)->uid <
+				    mailbox_get(box, q)->uid);
+		usleep(1000);
+	}
+	for (i = 0; i < WRITERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	do_sync(box, &l);
+	assert_int_equal(mailbox_count(box), WRITERS * PER_WRITER);
+	for (uint32_t q = 1; q <= mailbox_count(box); q++)
+		assert_int_equal(mailbox_get(box, q)->uid, q);
+	mailbox_close(&box);
+
+	/* the uidlist agrees with the index, and a fresh index too */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/" INDEX_FILE_NAME, maildir);
+	mail_user_close(&user);
+	assert_int_equal(unlink(path), 0);
+	user = open_user();
+	box = open_box(user, "INBOX", true);
+	assert_int_equal(mailbox_count(box), WRITERS * PER_WRITER);
+	assert_int_equal(mailbox_get(box, WRITERS * PER_WRITER)->uid,
+			 WRITERS * PER_WRITER);
+	struct mailbox_status st;
+	mailbox_get_status(box, &st);
+	assert_int_equal(st.unseen, WRITERS * PER_WRITER / 2);
+	mailbox_close(&box);
 	mail_user_close(&user);
 }
 
@@ -823,6 +905,7 @@ int main(void)
 		T(test_crash_leftover),
 		T(test_dovecot_tree),
 		T(test_mailbox_management),
+		T(test_concurrent_delivery),
 #undef T
 	};
 	log_init("test-storage");
