@@ -23,11 +23,11 @@ int imap_search_header(const unsigned char *hdr, size_t hdr_size,
 		       const char *field, const char *key);
 
 /* BODY <key>: 1 if the decoded text of any body part contains key.
-   Text parts (text/..., message/..., and parts without Content-Type)
-   are transfer-decoded (base64, quoted-printable) and converted from
-   their charset to UTF-8; non-text parts are searched undecoded only
-   when not base64. data is the whole message; parts its parse tree
-   (or NULL to parse here). */
+   Every leaf part is transfer-decoded (base64, quoted-printable); text
+   parts (text/..., and parts without Content-Type) are converted from
+   their charset to UTF-8, others taken as UTF-8. Headers (MIME headers,
+   headers of encapsulated messages) are not searched. data is the
+   whole message; parts its parse tree (or NULL to parse here). */
 int imap_search_body(const unsigned char *data, size_t size,
 		     const struct message_part *parts, const char *key);
 

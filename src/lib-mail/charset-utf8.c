@@ -1,0 +1,142 @@
+/* Charset conversion (see charset-utf8.h). */
+#include "charset-utf8.h"
+#include <iconv.h>
+#include <errno.h>
+#include <strings.h>
+#include <stdlib.h>
+
+bool charset_is_utf8(const char *charset)
+{
+	return strcasecmp(charset, "utf-8") == 0 ||
+		strcasecmp(charset, "utf8") == 0 ||
+		strcasecmp(charset, "us-ascii") == 0 ||
+		strcasecmp(charset, "ascii") == 0 ||
+		strcasecmp(charset, "ansi_x3.4-1968") == 0;
+}
+
+/* length of the valid UTF-8 sequence at p, or 0 */
+static size_t utf8_seq_len(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t len, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+bool utf8_is_valid(const void *data, size_t size)
+{
+	const unsigned char *p = data;
+	size_t i = 0, n;
+
+	while (i < size) {
+		if ((n = utf8_seq_len(p + i, size - i)) == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+void utf8_append_valid(string_t *dest, const void *data, size_t size)
+{
+	const unsigned char *p = data;
+	size_t i = 0, start = 0, n;
+
+	while (i < size) {
+		if ((n = utf8_seq_len(p + i, size - i)) != 0) {
+			i += n;
+			continue;
+		}
+		str_append_n(dest, p + start, i - start);
+		str_append(dest, UNICODE_REPLACEMENT_UTF8);
+		i++;
+		start = i;
+	}
+	str_append_n(dest, p + start, i - start);
+}
+
+static bool charset_name_ok(const char *charset)
+{
+	size_t len = strlen(charset);
+
+	if (len == 0 || len > CHARSET_NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = charset[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.' || c == ':'))
+			return false;
+	}
+	return true;
+}
+
+int charset_to_utf8(const char *charset, const void *data, size_t size,
+		    string_t *dest)
+{
+	iconv_t cd;
+	char *in = (char *)data, outbuf[4096];
+	size_t inleft = size;
+
+	if (charset_is_utf8(charset)) {
+		utf8_append_valid(dest, data, size);
+		return 0;
+	}
+	if (!charset_name_ok(charset) ||
+	    (cd = iconv_open("UTF-8", charset)) == (iconv_t)-1) {
+		utf8_append_valid(dest, data, size);
+		return -1;
+	}
+	while (inleft > 0) {
+		char *out = outbuf;
+		size_t outleft = sizeof(outbuf);
+		size_t ret = iconv(cd, &in, &inleft, &out, &outleft);
+		int err = errno;
+
+		str_append_n(dest, outbuf, out - outbuf);
+		if (ret != (size_t)-1)
+			break;
+		if (err == E2BIG)
+			continue;
+		/* EILSEQ or EINVAL (truncated at end): replace one byte */
+		str_append(dest, UNICODE_REPLACEMENT_UTF8);
+		in++;
+		inleft--;
+		(void)iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	/* flush shift state */
+	{
+		char *out = outbuf;
+		size_t outleft = sizeof(outbuf);
+
+		(void)iconv(cd, NULL, NULL, &out, &outleft);
+		str_append_n(dest, outbuf, out - outbuf);
+	}
+	iconv_close(cd);
+	return 0;
+}
