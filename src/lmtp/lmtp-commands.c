@@ -264,6 +264,21 @@ static void cmd_data(struct lmtp_client *client, const char *args)
 	lmtp_client_reply(client, 354, NULL, "OK");
 }
 
+/* Index of an earlier recipient that is the same user with the same
+   detail (the same address up to case), or -1. */
+static int lmtp_rcpt_find_duplicate(struct lmtp_client *client, unsigned int idx)
+{
+	const struct lmtp_recipient *rcpt = &client->rcpts[idx];
+
+	for (unsigned int i = 0; i < idx; i++) {
+		const struct lmtp_recipient *prev = &client->rcpts[i];
+		if (strcmp(prev->username, rcpt->username) == 0 &&
+		    strcmp(prev->detail, rcpt->detail) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 void lmtp_command_data_finished(struct lmtp_client *client)
 {
 	string_t *replies = str_new(256);
@@ -276,12 +291,25 @@ void lmtp_command_data_finished(struct lmtp_client *client)
 				client->rcpts[i].address);
 		}
 	} else {
+		char **rcpt_replies = i_new(char *, client->rcpts_count);
 		for (unsigned int i = 0; i < client->rcpts_count; i++) {
-			char *id = i == 0 ? i_strdup(client->trans_id) :
-				i_strdup_printf("%s:%u", client->trans_id, i + 1);
-			lmtp_local_deliver(client, &client->rcpts[i], id, replies);
-			free(id);
+			int dup = lmtp_rcpt_find_duplicate(client, i);
+			string_t *reply = str_new(128);
+			if (dup >= 0) {
+				/* like Dovecot: deliver once, same reply */
+				str_append(reply, rcpt_replies[dup]);
+			} else {
+				char *id = i == 0 ? i_strdup(client->trans_id) :
+					i_strdup_printf("%s:%u", client->trans_id, i + 1);
+				lmtp_local_deliver(client, &client->rcpts[i], id, reply);
+				free(id);
+			}
+			str_append(replies, str_c(reply));
+			rcpt_replies[i] = str_free_without_data(&reply);
 		}
+		for (unsigned int i = 0; i < client->rcpts_count; i++)
+			free(rcpt_replies[i]);
+		free(rcpt_replies);
 	}
 	lmtp_client_reply_raw(client, str_c(replies));
 	str_free(&replies);

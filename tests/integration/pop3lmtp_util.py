@@ -42,7 +42,7 @@ class Env:
     """A temp dir with a config, a passwd-file and homes."""
 
     def __init__(self, users=("alice@example.com", "bob@example.com"),
-                 extra_config="", ssl=True):
+                 extra_config="", ssl=True, user_ids=None):
         self.dir = tempfile.mkdtemp(prefix="loft-pop3lmtp-")
         os.chmod(self.dir, 0o755)
         self.base_dir = os.path.join(self.dir, "base")
@@ -55,8 +55,9 @@ class Env:
             os.makedirs(home)
             if ROOT:
                 os.chown(home, uid, gid)
+            u, g = (user_ids or {}).get(user, (uid, gid))
             lines.append("%s:%s:%d:%d::%s::" % (user, sha512_crypt("pw"),
-                                                uid, gid, home))
+                                                u, g, home))
         self.passwd = os.path.join(self.dir, "users")
         with open(self.passwd, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -299,3 +299,105 @@ def test_storage_error_is_temporary_and_invisible():
         assert env.sanitizer_errors() == []
     finally:
         env.cleanup()
+
+
+def test_duplicate_recipient_delivered_once(env):
+    before = len(maildir_messages(env, "carol@example.com"))
+    lmtp = LMTP(path=env.lmtp_path)
+    lmtp.lhlo()
+    codes, replies = lmtp.deliver("a@b.c", ["carol@example.com",
+                                            "carol@example.com"],
+                                  b"Subject: dup\r\n\r\nonce\r\n")
+    lmtp.quit()
+    assert codes == [250, 250]
+    assert [r[0] for r in replies] == [250, 250]
+    assert replies[0][1] == replies[1][1]
+    assert len(maildir_messages(env, "carol@example.com")) == before + 1
+
+
+def test_detail_mailbox():
+    env = Env(users=(ALICE,), extra_config="lmtp_save_to_detail_mailbox = yes\n"
+              "lda_mailbox_autocreate = yes\n")
+    try:
+        env.start_auth()
+        env.start_lmtp()
+        lmtp = LMTP(path=env.lmtp_path)
+        lmtp.lhlo()
+        codes, replies = lmtp.deliver("a@b.c", ["alice+lists@example.com"],
+                                      b"Subject: list\r\n\r\nto lists\r\n")
+        assert replies[0][0] == 250
+        codes, replies = lmtp.deliver("a@b.c", ["alice@example.com"],
+                                      b"Subject: inbox\r\n\r\nto inbox\r\n")
+        assert replies[0][0] == 250
+        lmtp.quit()
+        box = os.path.join(env.maildir(ALICE), ".lists")
+        files = [os.path.join(box, d, n) for d in ("new", "cur")
+                 if os.path.isdir(os.path.join(box, d))
+                 for n in os.listdir(os.path.join(box, d))]
+        assert len(files) == 1
+        with open(files[0], "rb") as f:
+            data = f.read()
+        assert data.endswith(b"\n\nto lists\n")
+        assert b"Delivered-To: alice+lists@example.com\n" in data
+        inbox = maildir_messages(env, ALICE)
+        assert len(inbox) == 1 and inbox[0].endswith(b"to inbox\n")
+        assert env.wait_log("lmtp", "saved mail to lists")
+        env.stop()
+        assert env.sanitizer_errors() == []
+    finally:
+        env.cleanup()
+
+
+def test_auth_down_is_temporary():
+    env = Env(users=(ALICE,))
+    try:
+        env.start_lmtp()  # no loft-auth
+        lmtp = LMTP(path=env.lmtp_path)
+        lmtp.lhlo()
+        assert lmtp.cmd("MAIL FROM:<a@b.c>")[0] == 250
+        code, lines = lmtp.cmd("RCPT TO:<alice@example.com>")
+        assert (code, lines) == (451, [b"451 4.3.0 <alice@example.com> "
+                                       b"Temporary internal error"])
+        assert lmtp.cmd("NOOP")[0] == 250
+        lmtp.quit()
+        env.stop()
+        assert env.sanitizer_errors() == []
+    finally:
+        env.cleanup()
+
+
+def test_uid_checks():
+    """As root, delivery runs as the userdb uid and refuses uid 0 and
+    uids below first_valid_uid; as a normal user it delivers as itself."""
+    import pop3lmtp_util
+    uid, gid = pop3lmtp_util.mail_ids()
+    env = Env(users=(ALICE, BOB, "carol@example.com"),
+              user_ids={BOB: (0, 0), "carol@example.com": (5, gid)},
+              extra_config="first_valid_uid = 10\n")
+    try:
+        env.start_auth()
+        env.start_lmtp()
+        lmtp = LMTP(path=env.lmtp_path)
+        lmtp.lhlo()
+        codes, replies = lmtp.deliver("a@b.c", [ALICE, BOB, "carol@example.com"],
+                                      b"Subject: uids\r\n\r\nx\r\n")
+        lmtp.quit()
+        assert codes == [250, 250, 250]
+        assert replies[0][0] == 250
+        if pop3lmtp_util.ROOT:
+            assert [r[0] for r in replies[1:]] == [451, 451]
+            assert replies[1][1][0] == (b"451 4.3.0 <bob@example.com> "
+                                        b"Temporary internal error")
+            assert env.wait_log("lmtp", "Mail access for users with UID 0 not permitted")
+            assert env.wait_log("lmtp", "Mail access for users with UID 5 not permitted")
+            assert maildir_messages(env, BOB) == []
+            # the delivered file belongs to the user, not to root
+            md = env.maildir(ALICE)
+            name = os.listdir(os.path.join(md, "new"))[0]
+            assert os.stat(os.path.join(md, "new", name)).st_uid == uid
+        else:
+            assert [r[0] for r in replies] == [250, 250, 250]
+        env.stop()
+        assert env.sanitizer_errors() == []
+    finally:
+        env.cleanup()
