@@ -278,11 +278,12 @@ static int parse_keyvalue(struct config_parser *ctx, const char *key,
 		const char *p = value + 1;
 		while (IS_WHITE(*p))
 			p++;
+		if (*p == '\0')
+			return config_error(ctx, "Invalid setting %s: missing "
+					    "file name after '<'", key);
 		char *path = path_relative(ctx->file, p);
-		if (settings_global_is_file(key, &path_alias) || 
-		    cur_block(ctx)->type == BLOCK_SKIP ||
-		    (!settings_global_is_implemented(key) &&
-		     cur_block(ctx)->type == BLOCK_ROOT)) {
+		if (settings_global_is_file(key, &path_alias) ||
+		    type == BLOCK_SKIP || !settings_global_is_implemented(key)) {
 			/* keep the path: TLS code loads it, and unsupported
 			   settings (ssl_dh) need no file */
 			final = path;

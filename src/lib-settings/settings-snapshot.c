@@ -314,6 +314,8 @@ static bool get_table(struct reader *r, const struct setting_table *table,
 		case SET_TIME:
 			if (!get_u32(r, &n))
 				return false;
+			if (def->type == SET_OCTAL && n > 07777)
+				return get_fail(r, "invalid file mode");
 			*FIELD(obj, def, unsigned int) = n;
 			break;
 		case SET_SIZE:
