@@ -111,6 +111,11 @@ static void list_parents(struct client *client, bool lsub, char *const *names,
 	char **sent = NULL;
 	unsigned int sent_count = 0;
 
+	/* RFC 3501 6.3.8/6.3.9: levels of hierarchy matched by '%' are
+	   returned even when they aren't mailboxes themselves */
+	if (strchr(pattern, '%') == NULL)
+		return;
+
 	for (unsigned int i = 0; i < count && sep != '\0'; i++) {
 		char *parent = i_strdup(names[i]);
 		char *p;

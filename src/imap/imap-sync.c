@@ -10,6 +10,7 @@
 struct sync_context {
 	struct client *client;
 	bool send_uid;
+	bool exists_sent;
 };
 
 static void known_grow(struct client *client, uint32_t count)
@@ -101,6 +102,7 @@ static void sync_new_messages(void *context, uint32_t new_count)
 				 mailbox_get(client->mailbox, seq));
 	}
 	client_send_linef(client, "* %u EXISTS", new_count);
+	ctx->exists_sent = true;
 }
 
 void client_sync(struct client *client, bool send_uid)
@@ -130,9 +132,9 @@ void client_sync(struct client *client, bool send_uid)
 		sync_new_messages(&ctx, count);
 		client->known_count = count;
 	}
+	/* RECENT goes with EXISTS; expunges lower it implicitly */
 	mailbox_get_status(client->mailbox, &status);
-	if (status.recent != client->recent_count) {
-		client->recent_count = status.recent;
+	if (ctx.exists_sent && status.recent != client->recent_count)
 		client_send_linef(client, "* %u RECENT", status.recent);
-	}
+	client->recent_count = status.recent;
 }
