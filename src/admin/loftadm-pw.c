@@ -28,15 +28,16 @@ static char *askpass(const char *prompt)
 	char c;
 
 	if (tty) {
-		fputs(prompt, stderr);
-		fflush(stderr);
+		/* echo off before the prompt: nothing typed after it shows */
 		if (tcgetattr(STDIN_FILENO, &old) == 0) {
 			noecho = old;
 			noecho.c_lflag &= ~(tcflag_t)ECHO;
-			(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
+			(void)tcsetattr(STDIN_FILENO, TCSANOW, &noecho);
 		} else {
 			tty = false;
 		}
+		fputs(prompt, stderr);
+		fflush(stderr);
 	}
 	for (;;) {
 		ssize_t ret = read(STDIN_FILENO, &c, 1);
@@ -49,7 +50,7 @@ static char *askpass(const char *prompt)
 		str_append_c(str, c);
 	}
 	if (tty) {
-		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
 		fputc('\n', stderr);
 	}
 	if (str_len(str) > 0 && str_c(str)[str_len(str) - 1] == '\r')
