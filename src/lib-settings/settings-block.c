@@ -349,7 +349,8 @@ find_or_add_listener(struct config_parser *ctx, struct service_settings *s,
 {
 	unsigned int count = inet ? s->inet_listeners_count :
 		s->unix_listeners_count;
-	for (unsigned int i = 0; i < count; i++) {
+	/* unnamed listeners are never merged */
+	for (unsigned int i = 0; name != NULL && i < count; i++) {
 		const char *n = inet ? s->inet_listeners[i].name :
 			s->unix_listeners[i].path;
 		if (strcmp(n, name) == 0)
@@ -365,7 +366,7 @@ find_or_add_listener(struct config_parser *ctx, struct service_settings *s,
 		struct inet_listener_settings *l = &s->inet_listeners[count];
 		memset(l, 0, sizeof(*l));
 		setting_table_defaults(&settings_inet_listener_table, l);
-		l->name = i_strdup(name);
+		l->name = i_strdup(name == NULL ? "" : name);
 		s->inet_listeners_count++;
 	} else {
 		s->unix_listeners = i_realloc(s->unix_listeners,
@@ -554,7 +555,9 @@ static int block_open(struct config_parser *ctx, const char *type,
 		if (strcmp(type, "inet_listener") == 0 ||
 		    strcmp(type, "unix_listener") == 0) {
 			bool inet = type[0] == 'i';
-			if (name == NULL)
+			/* Dovecot's 10-director.conf has an unnamed
+			   inet_listener; a unix_listener's name is its path */
+			if (name == NULL && !inet)
 				return config_error(ctx, "%s block needs a name", type);
 			b->type = inet ? BLOCK_INET : BLOCK_UNIX;
 			b->idx = parent->idx;

@@ -94,9 +94,9 @@ static void block_open(FILE *out, unsigned int level, const char *type,
 		       const char *name)
 {
 	indent(out, level);
-	if (name == NULL)
+	if (name == NULL || name[0] == '\0')
 		fprintf(out, "%s {\n", type);
-	else if (name[0] == '\0' || strpbrk(name, " \t{}#\"'") != NULL)
+	else if (strpbrk(name, " \t{}#\"'") != NULL)
 		fprintf(out, "%s \"%s\" {\n", type, name);
 	else
 		fprintf(out, "%s %s {\n", type, name);
@@ -111,7 +111,8 @@ static void block_close(FILE *out, unsigned int level)
 static const struct inet_listener_settings *
 find_inet(const struct service_settings *s, const char *name)
 {
-	for (unsigned int i = 0; s != NULL && i < s->inet_listeners_count; i++) {
+	for (unsigned int i = 0; s != NULL && name[0] != '\0' &&
+	     i < s->inet_listeners_count; i++) {
 		if (strcmp(s->inet_listeners[i].name, name) == 0)
 			return &s->inet_listeners[i];
 	}

@@ -16,7 +16,8 @@
 enum ssl_mode { SSL_MODE_NO = 0, SSL_MODE_YES, SSL_MODE_REQUIRED };
 
 struct inet_listener_settings {
-	char *name;          /* "imap", "imaps", "pop3s", "lmtp", ... */
+	char *name;          /* "imap", "imaps", "pop3s", "lmtp", ...
+	                        ("" for an unnamed inet_listener { }) */
 	char *address;       /* NULL = the global "listen" addresses */
 	unsigned int port;   /* 0 = disabled */
 	bool ssl;            /* implicit TLS */

@@ -234,6 +234,8 @@ def test_debian_style_tree(tmp_path):
         in warnings
     assert f"Warning: {tree}/conf.d/10-ssl.conf:51: setting ssl_dh is " \
         "not supported yet, ignored" in warnings
+    assert f"Warning: {tree}/conf.d/10-director.conf:34: fifo_listener " \
+        "is not supported yet, ignored" in warnings
     assert all(w.startswith("Warning: ") for w in warnings)
 
     r = run("-c", conf, "-n")
@@ -257,7 +259,10 @@ def test_debian_style_tree(tmp_path):
             "  mailbox \"Sent Messages\" {\n    special_use = \\Sent\n  }\n",
             "  unix_listener /var/spool/postfix/private/auth {\n"
             "    mode = 0660\n    user = postfix\n    group = postfix\n  }\n",
-            "protocol imap {\n  mail_max_userip_connections = 20\n"):
+            "protocol imap {\n  mail_max_userip_connections = 20\n",
+            "log_path = /var/log/dovecot.log\n",
+            "auth_verbose = yes\n",
+            "service director {\n  inet_listener {\n  }\n"):
         assert want in out, want
     # namespace inbox from 10-mail.conf and its mailboxes from
     # 15-mailboxes.conf are one namespace

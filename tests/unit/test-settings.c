@@ -386,6 +386,16 @@ static void test_service_merge(void **state)
 		"    port = 24\n"
 		"  }\n"
 		"}\n"
+		"service director {\n"
+		"  inet_listener {\n"
+		"    port = 9090\n"
+		"  }\n"
+		"  inet_listener {\n"
+		"  }\n"
+		"  fifo_listener login/proxy-notify {\n"
+		"    mode = 0666\n"
+		"  }\n"
+		"}\n"
 		"service auth-worker {\n"
 		"  user = root\n"
 		"  executable = /usr/lib/dovecot/auth\n"
@@ -413,6 +423,12 @@ static void test_service_merge(void **state)
 	assert_string_equal(s->unix_listeners[1].user, "postfix");
 	assert_string_equal(s->unix_listeners[1].group, "postfix");
 	assert_int_equal(s->inet_listeners[0].port, 24);
+	s = settings_service_find(set, "director");
+	assert_int_equal(s->inet_listeners_count, 2);
+	assert_string_equal(s->inet_listeners[0].name, "");
+	assert_int_equal(s->inet_listeners[0].port, 9090);
+	assert_int_equal(s->inet_listeners[1].port, 0);
+	assert_int_equal(s->unix_listeners_count, 0);
 	s = settings_service_find(set, "auth-worker");
 	assert_non_null(s);
 	assert_string_equal(s->user, "root");
@@ -835,7 +851,7 @@ static const char rich_config[] =
 	"    address = 127.0.0.1\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}\n"
 	"service lmtp {\n  unix_listener \"/tmp/lmtp sock\" {\n    mode = 0660\n"
 	"    group = mail\n  }\n}\n"
-	"service stats {\n  vsz_limit = unlimited\n}\n"
+	"service stats {\n  vsz_limit = unlimited\n  inet_listener {\n    port = 9900\n  }\n}\n"
 	"protocol imap {\n  mail_max_userip_connections = 3\n}\n"
 	"local 127.0.0.1 {\n  ssl_cert = </etc/ssl/local.pem\n}\n"
 	"plugin {\n  sieve = ~/.dovecot.sieve\n}\n"
@@ -915,7 +931,7 @@ static void test_snapshot_roundtrip(void **state)
 	assert_int_equal(set2->filters_count, 2);
 	assert_string_equal(set2->plugin_settings[0], "sieve=~/.dovecot.sieve");
 	assert_string_equal(set2->warnings[0],
-		"test.conf:69: setting mail_plugins is not supported yet, ignored");
+		"test.conf:72: setting mail_plugins is not supported yet, ignored");
 	settings_free(&set2);
 
 	/* through a pipe and through a seekable file */
