@@ -144,7 +144,10 @@ class ImapSession:
         while time.time() < deadline:
             r, _, _ = select.select([self.sock], [], [], 0.2)
             if r:
-                chunk = self.sock.recv(65536)
+                try:
+                    chunk = self.sock.recv(65536)
+                except ConnectionResetError:
+                    return True
                 if not chunk:
                     return True
                 self.buf += chunk

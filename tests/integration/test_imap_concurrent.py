@@ -1,0 +1,166 @@
+"""loft-imap: two sessions on one Maildir see each other's APPEND, STORE
+and EXPUNGE as untagged EXISTS/FETCH/EXPUNGE at the moments RFC 3501
+allows; IDLE reports within a second; UIDs are never reused."""
+import re
+import time
+
+import pytest
+
+from test_imap_harness import ImapHome, assert_no_sanitizer_errors
+
+MSG = b"From: a@example.com\r\nSubject: s%d\r\n\r\nbody %d\r\n"
+
+
+@pytest.fixture
+def home():
+    h = ImapHome()
+    yield h
+    h.cleanup()
+
+
+def session(home):
+    s = home.session()
+    assert s.greeting().startswith(b"* PREAUTH")
+    return s
+
+
+def append(s, n):
+    msg = MSG % (n, n)
+    _, tagged = s.cmd(b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
+    m = re.search(rb"APPENDUID \d+ (\d+)", tagged)
+    assert m, tagged
+    return int(m.group(1))
+
+
+def test_two_sessions_append_store_expunge(home):
+    a = session(home)
+    b = session(home)
+    a.ok("SELECT INBOX")
+    b.ok("SELECT INBOX")
+    uids = [append(a, i) for i in range(3)]
+    assert uids == [1, 2, 3]
+
+    # B learns about the new mail at its next command
+    untagged = b.ok("NOOP")
+    assert b"* 3 EXISTS" in untagged, untagged
+    assert untagged.index(b"* 3 EXISTS") < len(untagged)
+
+    # flag change by A -> FETCH in B; A's own change isn't repeated to A
+    untagged = a.ok("STORE 2 +FLAGS (\\Flagged)")
+    assert untagged == [b"* 2 FETCH (FLAGS (\\Flagged \\Recent))"], untagged
+    assert a.ok("NOOP") == []
+    untagged = b.ok("NOOP")
+    assert untagged == [b"* 2 FETCH (FLAGS (\\Flagged))"], untagged
+    # UID variants carry the UID in unsolicited FETCH
+    a.ok("STORE 3 +FLAGS (\\Answered)")
+    untagged = b.ok("UID SEARCH ANSWERED")
+    assert b"* 3 FETCH (UID 3 FLAGS (\\Answered))" in untagged, untagged
+
+    # expunge by A: B must not get EXPUNGE during FETCH/STORE/SEARCH
+    a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    untagged = a.ok("EXPUNGE")
+    assert untagged == [b"* 1 EXPUNGE"], untagged
+    for cmd in ["FETCH 1:3 (UID)", "STORE 3 -FLAGS (\\Answered)", "SEARCH ALL"]:
+        untagged = b.ok(cmd)
+        assert not any(l.endswith(b"EXPUNGE") for l in untagged), (cmd, untagged)
+    # sequence numbers B uses are still the old ones
+    untagged = b.ok("FETCH 3 (UID)")
+    assert untagged == [b"* 3 FETCH (UID 3)"], untagged
+    untagged = b.ok("NOOP")
+    assert b"* 1 EXPUNGE" in untagged, untagged
+    untagged = b.ok("FETCH 1:* (UID)")
+    assert untagged == [b"* 1 FETCH (UID 2)", b"* 2 FETCH (UID 3)"], untagged
+
+    # UID EXPUNGE / UID FETCH may report expunges
+    a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    a.ok("UID EXPUNGE 2")
+    untagged = b.ok("UID FETCH 3 (FLAGS)")
+    assert b"* 1 EXPUNGE" in untagged, untagged
+
+    # UIDs are never reused, in either session
+    assert append(b, 10) == 4
+    # A's APPEND reply also tells A about B's message
+    msg = MSG % (11, 11)
+    untagged, tagged = a.cmd(b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
+    assert b"APPENDUID" in tagged and b" 5]" in tagged, tagged
+    assert untagged[0] == b"* 3 EXISTS", untagged
+    untagged = a.ok("UID FETCH 1:* (UID)")
+    assert [int(x) for x in re.findall(rb"UID (\d+)", b" ".join(untagged))] == [3, 4, 5]
+    for s in (a, b):
+        s.cmd("LOGOUT")
+        s.wait()
+        assert_no_sanitizer_errors(s.log_text())
+
+
+def test_idle_notifications(home):
+    a = session(home)
+    b = session(home)
+    a.ok("SELECT INBOX")
+    b.ok("SELECT INBOX")
+    b.send(b"i1 IDLE\r\n")
+    assert b.readline() == b"+ idling"
+
+    t0 = time.time()
+    append(a, 1)
+    line = b.readline(timeout=3)
+    assert line == b"* 1 EXISTS", line
+    assert time.time() - t0 < 1.5
+
+    t0 = time.time()
+    a.ok("STORE 1 +FLAGS (\\Seen)")
+    while True:
+        line = b.readline(timeout=3)
+        if b"FETCH" in line:
+            break
+    assert line == b"* 1 FETCH (FLAGS (\\Seen))", line
+    assert time.time() - t0 < 1.5
+
+    t0 = time.time()
+    a.ok("STORE 1 +FLAGS (\\Deleted)")
+    a.ok("EXPUNGE")
+    while True:
+        line = b.readline(timeout=3)
+        if b"EXPUNGE" in line:
+            break
+    assert line == b"* 1 EXPUNGE"
+    assert time.time() - t0 < 1.5
+
+    b.send(b"DONE\r\n")
+    _, tagged = b.read_until_tag("i1")
+    assert tagged.startswith(b"i1 OK Idle completed")
+    # after IDLE, normal commands work
+    untagged = b.ok("NOOP")
+    assert untagged == []
+
+    # anything but DONE ends IDLE with BAD
+    b.send(b"i2 IDLE\r\n")
+    assert b.readline() == b"+ idling"
+    b.send(b"NOPE\r\n")
+    _, tagged = b.read_until_tag("i2")
+    assert tagged.startswith(b"i2 BAD")
+    _, tagged = b.cmd("IDLE extra")
+    assert b"BAD" in tagged
+
+
+def test_idle_disconnect_logged(home):
+    a = session(home)
+    a.send(b"i1 IDLE\r\n")
+    assert a.readline() == b"+ idling"
+    a.sock.close()
+    assert a.wait() == 0
+    log = a.log_text()
+    assert re.search(r"Disconnected: Connection closed \(IDLE running for "
+                     r"\d+\.\d+ \+ waiting input for \d+\.\d+ secs\) in=", log), log
+
+
+def test_delete_selected_and_rename_by_other(home):
+    a = session(home)
+    b = session(home)
+    a.ok("CREATE Box")
+    b.ok("SELECT Box")
+    _, tagged = a.cmd("DELETE Box")
+    assert b"OK" in tagged
+    _, tagged = b.cmd("NOOP")
+    assert b"OK" in tagged or b"BYE" in tagged
+    _, tagged = b.cmd("CREATE Box")
+    assert b"OK" in tagged
