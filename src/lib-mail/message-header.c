@@ -123,7 +123,10 @@ static void append_value(const struct message_header_field *field,
 				str_append_c(dest, '\n');
 			continue;
 		}
-		str_append_c(dest, c == '\0' ? (char)0x80 : (char)c);
+		if (c == '\0')
+			str_append(dest, "\xEF\xBF\xBD"); /* U+FFFD, as Dovecot */
+		else
+			str_append_c(dest, (char)c);
 	}
 }
 

@@ -45,7 +45,8 @@ bool message_header_field_is(const struct message_header_field *field,
    DROP_CR: leading whitespace after ':' skipped (only one if the value
    is all whitespace), continuation lines joined with "\n" (their
    leading whitespace kept), CRs before LFs dropped, NUL bytes replaced
-   by 0x80. Appends at most max_size bytes. */
+   by U+FFFD (as Dovecot's message_header_strdup()). Appends at most
+   max_size bytes. */
 void message_header_field_get_value(const struct message_header_field *field,
 				    string_t *dest, size_t max_size);
 /* Same, but line breaks are removed entirely (RFC 5322 unfolding). */

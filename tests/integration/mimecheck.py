@@ -441,7 +441,10 @@ def _check_params(node, py, where, problems):
                 problems.append("%s: parameter %s %r != %r" %
                                 (where, name, ov, pyv))
         elif ovalue != value and " ".join(ovalue.split()) != \
-                " ".join(str(value).split()):
+                " ".join(str(value).split()) and \
+                ovalue != re.sub(r"\\(.)", r"\1", str(value)):
+            # (Python keeps "\x" quoted-pairs other than \\ and \";
+            # RFC 5322 and Dovecot unescape them)
             problems.append("%s: parameter %s %r != %r" %
                             (where, name, ovalue, value))
 
