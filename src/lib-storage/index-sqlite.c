@@ -9,7 +9,7 @@
 #define INDEX_SCHEMA_VERSION "1"
 #define INDEX_BUSY_TIMEOUT_MS 15000
 /* quick_check on open only for small files: it reads every page */
-#define INDEX_QUICK_CHECK_MAX_SIZE (16 * 1024 * 1024)
+#define INDEX_QUICK_CHECK_MAX_SIZE (4 * 1024 * 1024)
 
 enum stmt_id {
 	ST_MBOX_GET, ST_MBOX_CREATE, ST_MBOX_UPDATE, ST_MBOX_MODSEQ,

@@ -175,9 +175,7 @@ uint32_t mailbox_uid_to_seq(struct mailbox *box, uint32_t uid)
 	return 0;
 }
 
-/* The file was renamed by someone else (flags changed): find its name
-   now. Returns 1 if found, 0 if expunged. */
-static int refresh_filename(struct mailbox *box, struct view_rec *vr)
+int mailbox_refresh_filename(struct mailbox *box, struct view_rec *vr)
 {
 	struct index_msg_row row;
 	const char *error;
@@ -238,7 +236,7 @@ int mailbox_msg_read(struct mailbox *box, uint32_t seq,
 		free(path);
 		if (ret == 0 || errno != ENOENT || try == 1)
 			break;
-		if (refresh_filename(box, vr) <= 0)
+		if (mailbox_refresh_filename(box, vr) <= 0)
 			break;
 	}
 	if (ret < 0) {
@@ -268,205 +266,6 @@ void mailbox_cache_set(struct mailbox *box, uint32_t seq, const char *field,
 		index_cache_set(box->user, box->id, r->uid, field, value);
 }
 
-static bool kw_in(char *const *list, const char *name)
-{
-	for (; list != NULL && *list != NULL; list++) {
-		if (strcasecmp(*list, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* The keyword list after a STORE. */
-static char **new_keywords(char *const *old, enum modify_type type,
-			   const char *const *kws)
-{
-	unsigned int n = 0, i;
-	char **out = i_new(char *, MAILDIR_MAX_KEYWORDS * 2 + 2);
-
-	if (type != MODIFY_REPLACE) {
-		for (i = 0; old[i] != NULL && n < MAILDIR_MAX_KEYWORDS * 2; i++) {
-			if (type == MODIFY_REMOVE &&
-			    kw_in((char *const *)kws, old[i]))
-				continue;
-			out[n++] = i_strdup(old[i]);
-		}
-	}
-	if (type != MODIFY_REMOVE) {
-		for (i = 0; kws != NULL && kws[i] != NULL &&
-			    n < MAILDIR_MAX_KEYWORDS * 2; i++) {
-			if (!kw_in(out, kws[i]))
-				out[n++] = i_strdup(kws[i]);
-		}
-	}
-	return out;
-}
-
-static int keywords_to_bits(struct mailbox *box, char **kws, uint32_t *bits_r,
-			    const char **error_r)
-{
-	char *path = i_strdup_printf("%s/dovecot-keywords", box->mb.control);
-	struct maildir_keywords kw;
-	bool locked = false;
-	unsigned int i;
-	int idx, ret = 0;
-
-	memset(&kw, 0, sizeof(kw));
-	*bits_r = 0;
-	(void)maildir_keywords_read(path, &kw);
-	for (i = 0; kws[i] != NULL && ret == 0; i++) {
-		idx = maildir_keywords_lookup(&kw, kws[i], false);
-		if (idx < 0 && !locked) {
-			/* adding keywords needs the uidlist lock */
-			if (maildir_uidlist_lock(box->mb.control, error_r) < 0) {
-				ret = -1;
-				break;
-			}
-			locked = true;
-			(void)maildir_keywords_read(path, &kw);
-		}
-		if (idx < 0)
-			idx = maildir_keywords_lookup(&kw, kws[i], true);
-		if (idx < 0) {
-			*error_r = "Too many keywords in the mailbox";
-			ret = -1;
-		} else {
-			*bits_r |= 1u << idx;
-		}
-	}
-	if (ret == 0 && kw.changed &&
-	    maildir_keywords_write(path, &kw, box->user->fsync) < 0) {
-		*error_r = "Internal error writing dovecot-keywords";
-		ret = -1;
-	}
-	if (locked)
-		maildir_uidlist_unlock(box->mb.control);
-	if (ret == 0 && locked)
-		mailbox_refresh_keywords(box);
-	maildir_keywords_clear(&kw);
-	free(path);
-	return ret;
-}
-
-static int rename_with_retry(struct mailbox *box, struct view_rec *vr,
-			     enum mail_flags flags, uint32_t bits,
-			     char **newname_r)
-{
-	int try;
-
-	for (try = 0; try < 2; try++) {
-		const char *f = strchr(vr->filename, '/') + 1;
-		char *base = i_strndup(f, maildir_filename_base_len(f));
-		char *nf = maildir_filename_set_flags(base, f, flags, bits);
-		char *from = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
-		char *to = i_strdup_printf("%s/cur/%s", box->mb.path, nf);
-		int r = strcmp(from, to) == 0 ? 0 : rename(from, to);
-		int err = errno;
-		free(base);
-		free(from);
-		free(to);
-		if (r == 0) {
-			*newname_r = i_strdup_printf("cur/%s", nf);
-			free(nf);
-			return 1;
-		}
-		free(nf);
-		if (err != ENOENT) {
-			i_error("rename(%s) failed: %s", vr->filename,
-				strerror(err));
-			return -1;
-		}
-		if (try == 0 && refresh_filename(box, vr) <= 0)
-			break;
-	}
-	return 0;
-}
-
-int mailbox_update_flags(struct mailbox *box, uint32_t seq,
-			 enum modify_type type, enum mail_flags flags,
-			 const char *const *keywords, const char **error_r)
-{
-	struct view_rec *vr;
-	enum mail_flags newflags, old;
-	char **kws, *newname = NULL, *kwstr;
-	uint32_t bits;
-	unsigned int i;
-	int ret;
-
-	if (box->readonly) {
-		*error_r = "Mailbox is read-only";
-		return -1;
-	}
-	if (seq == 0 || seq > box->count) {
-		*error_r = "Invalid message sequence";
-		return -1;
-	}
-	for (i = 0; keywords != NULL && keywords[i] != NULL; i++) {
-		if (!maildir_keyword_is_valid(keywords[i])) {
-			*error_r = "Invalid keyword";
-			return -1;
-		}
-	}
-	vr = &box->recs[seq - 1];
-	old = vr->rec.flags & MAIL_FLAGS_STORED_MASK;
-	flags &= MAIL_FLAGS_STORED_MASK;
-	newflags = type == MODIFY_ADD ? (old | flags) :
-		type == MODIFY_REMOVE ? (old & ~flags) : flags;
-	kws = new_keywords(vr->kw, type, keywords);
-	if (str_array_length(kws) > MAILDIR_MAX_KEYWORDS) {
-		*error_r = "Too many keywords in the mailbox";
-		str_split_free(&kws);
-		return -1;
-	}
-	if (keywords_to_bits(box, kws, &bits, error_r) < 0) {
-		str_split_free(&kws);
-		return -1;
-	}
-	ret = rename_with_retry(box, vr, newflags, bits, &newname);
-	if (ret <= 0) {
-		str_split_free(&kws);
-		if (ret == 0)
-			return 0; /* expunged meanwhile: nothing to do */
-		*error_r = "Internal error changing flags";
-		return -1;
-	}
-	kwstr = i_new(char, 1);
-	for (i = 0; kws[i] != NULL; i++) {
-		char *n = i_strdup_printf("%s%s%s", kwstr, i == 0 ? "" : " ",
-					  kws[i]);
-		free(kwstr);
-		kwstr = n;
-	}
-	bool changed = newflags != old || str_array_length(kws) !=
-		str_array_length(vr->kw);
-	for (i = 0; !changed && kws[i] != NULL; i++)
-		changed = !kw_in(vr->kw, kws[i]);
-	free(vr->filename);
-	vr->filename = newname;
-	if (changed && index_db_begin(box->user, true) == 0) {
-		struct index_msg_row row;
-		if (index_msg_get(box->user, box->id, vr->rec.uid, &row) > 0) {
-			free(row.filename);
-			row.filename = i_strdup(newname);
-			row.flags = newflags;
-			free(row.keywords);
-			row.keywords = i_strdup(kwstr);
-			row.modseq = index_mailbox_next_modseq(box->user, box->id);
-			(void)index_msg_upsert(box->user, box->id, &row);
-			vr->rec.modseq = row.modseq;
-			index_msg_row_free(&row);
-		}
-		if (index_db_commit(box->user) < 0)
-			i_error("%s: flag change not indexed yet", box->mb.path);
-	}
-	vr->rec.flags = newflags | (vr->rec.flags & MAIL_RECENT);
-	str_split_free(&vr->kw);
-	vr->kw = kws;
-	vr->rec.keywords = (const char *const *)vr->kw;
-	free(kwstr);
-	return 0;
-}
-
 static int link_or_copy(struct mailbox *box, struct view_rec *vr,
 			const struct maildir_mbox *dest,
 			struct maildir_save_item *item)
@@ -482,7 +281,13 @@ static int link_or_copy(struct mailbox *box, struct view_rec *vr,
 				     (unsigned long long)vr->rec.vsize);
 	free(gen);
 	item->tmp_path = i_strdup_printf("%s/tmp/%s", dest->path, item->base);
-	if (link(src, item->tmp_path) < 0) {
+	if (link(src, item->tmp_path) < 0 && errno == ENOENT &&
+	    mailbox_refresh_filename(box, vr) > 0) {
+		/* renamed by another session meanwhile */
+		free(src);
+		src = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
+	}
+	if (access(item->tmp_path, F_OK) < 0 && link(src, item->tmp_path) < 0) {
 		/* other filesystem or no hard links: copy */
 		if (read_file(src, MESSAGE_MAX_SIZE, &data, &size) < 0) {
 			free(src);
@@ -577,7 +382,7 @@ static int expunge_unlink(struct mailbox *box, struct view_rec *vr)
 				strerror(err));
 			return -1;
 		}
-		if (try == 1 || refresh_filename(box, vr) <= 0)
+		if (try == 1 || mailbox_refresh_filename(box, vr) <= 0)
 			return 0;
 	}
 	return 0;

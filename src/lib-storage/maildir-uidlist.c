@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -504,32 +505,83 @@ void maildir_guid_generate(char guid[33])
 		snprintf(guid + i * 2, 3, "%02x", buf[i]);
 }
 
-uint32_t maildir_uidvalidity_next(const char *root)
+/* Dovecot's scheme (mailbox-uidvalidity.c): <root>/dovecot-uidvalidity
+   holds the last value as %08x and an empty dovecot-uidvalidity.<%08x>
+   file is renamed to the next value, which makes the increment atomic
+   between processes (and between Dovecot and loft). */
+static int uidvalidity_rename(const char *path, uint32_t *value)
 {
-	/* Dovecot keeps the last given value in <root>/dovecot-uidvalidity
-	   (hex) so that a re-created mailbox never repeats one. */
-	char *path = i_strdup_printf("%s/dovecot-uidvalidity", root);
-	char *tmp = i_strdup_printf("%s.loft-tmp.%ld", path, (long)getpid());
-	char *data, buf[16];
-	size_t size;
-	uint32_t last = 0, next = (uint32_t)time(NULL);
+	unsigned int i;
+	int ret = -1;
+
+	for (i = 0; i < 10; i++) {
+		char *src = i_strdup_printf("%s.%08x", path, *value);
+		char *dest = i_strdup_printf("%s.%08x", path, *value + 1);
+		*value += 1;
+		ret = rename(src, dest);
+		free(src);
+		free(dest);
+		if (ret == 0 || errno != ENOENT)
+			break;
+	}
+	return ret;
+}
+
+static uint32_t uidvalidity_rescan(const char *root, const char *path)
+{
+	uint32_t max = 0, v, now = (uint32_t)time(NULL);
+	struct dirent *d;
+	char *end;
+	DIR *dir = opendir(root);
 	int fd;
 
-	if (read_file(path, 64, &data, &size) == 0) {
-		last = (uint32_t)strtoul(data, NULL, 16);
-		free(data);
+	while (dir != NULL && (d = readdir(dir)) != NULL) {
+		if (!str_begins(d->d_name, "dovecot-uidvalidity."))
+			continue;
+		v = (uint32_t)strtoul(d->d_name + 20, &end, 16);
+		if (*end == '\0' && v > max)
+			max = v;
 	}
-	if (next <= last)
-		next = last + 1;
-	snprintf(buf, sizeof(buf), "%08x", next);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (dir != NULL)
+		closedir(dir);
+	if (max != 0 && uidvalidity_rename(path, &max) == 0)
+		return max;
+	v = max >= now ? max + 1 : now;
+	char *f = i_strdup_printf("%s.%08x", path, v);
+	fd = open(f, O_RDWR | O_CREAT | O_EXCL, 0444);
+	if (fd >= 0)
+		(void)close(fd);
+	free(f);
+	return v;
+}
+
+uint32_t maildir_uidvalidity_next(const char *root)
+{
+	char *path = i_strdup_printf("%s/dovecot-uidvalidity", root);
+	char buf[9], *end;
+	uint32_t value = 0;
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(path, O_RDONLY);
 	if (fd >= 0) {
-		if (write_full(fd, buf, strlen(buf)) == 0 && close(fd) == 0)
-			(void)rename(tmp, path);
-		else
-			(void)unlink(tmp);
+		n = read(fd, buf, 8);
+		(void)close(fd);
 	}
-	free(tmp);
+	if (n == 8) {
+		buf[8] = '\0';
+		value = (uint32_t)strtoul(buf, &end, 16);
+		if (*end != '\0' || uidvalidity_rename(path, &value) < 0)
+			value = 0;
+	}
+	if (value == 0)
+		value = uidvalidity_rescan(root, path);
+	snprintf(buf, sizeof(buf), "%08x", value);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0 || pwrite(fd, buf, 8, 0) != 8)
+		i_error("write(%s) failed: %s", path, strerror(errno));
+	if (fd >= 0)
+		(void)close(fd);
 	free(path);
-	return next;
+	return value;
 }

@@ -277,6 +277,9 @@ void mailbox_view_remove(struct mailbox *box, unsigned int idx);
 void mailbox_view_append(struct mailbox *box, const struct index_msg_row *row,
 			 bool recent);
 void mailbox_refresh_keywords(struct mailbox *box);
+/* The file was renamed by someone else (flags changed): find its name
+   now (forced Maildir sync). 1 if found, 0 if expunged, -1 error. */
+int mailbox_refresh_filename(struct mailbox *box, struct view_rec *vr);
 /* Mark rows with uid >= first_recent_uid as \Recent for this (read-write)
    session and move first_recent_uid past them in the index. */
 int mailbox_claim_recent(struct mailbox *box, uint32_t *first_recent_r);

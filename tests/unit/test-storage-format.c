@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include "storage-private.h"
 
 static char tmpdir[256];
@@ -381,6 +382,37 @@ static void test_uidlist_lock(void **state)
 	maildir_uidlist_unlock(tmpdir);
 }
 
+static void test_uidvalidity(void **state)
+{
+	char path[300], *text;
+	struct stat st;
+
+	/* as Dovecot leaves it */
+	snprintf(path, sizeof(path), "%s/dovecot-uidvalidity", tmpdir);
+	write_text(path, "5f5e1000");
+	snprintf(path, sizeof(path), "%s/dovecot-uidvalidity.5f5e1000", tmpdir);
+	write_text(path, "");
+	assert_int_equal(maildir_uidvalidity_next(tmpdir), 0x5f5e1001);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s/dovecot-uidvalidity.5f5e1001", tmpdir);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/dovecot-uidvalidity", tmpdir);
+	text = read_text(path);
+	assert_string_equal(text, "5f5e1001");
+	free(text);
+	assert_int_equal(maildir_uidvalidity_next(tmpdir), 0x5f5e1002);
+	/* main file lost: rescan the .<hex> files */
+	unlink(path);
+	assert_int_equal(maildir_uidvalidity_next(tmpdir), 0x5f5e1003);
+	/* nothing at all: current time */
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -f %s/dovecot-uidvalidity*", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	uint32_t v = maildir_uidvalidity_next(tmpdir);
+	assert_true(v >= (uint32_t)time(NULL) - 5);
+	assert_int_equal(maildir_uidvalidity_next(tmpdir), v + 1);
+}
+
 /* --- dovecot-keywords --- */
 
 static void test_keywords(void **state)
@@ -535,6 +567,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uidlist_write_read,
 						setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_uidlist_lock,
+						setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_uidvalidity,
 						setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_keywords,
 						setup_dir, teardown_dir),

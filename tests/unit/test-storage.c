@@ -406,6 +406,60 @@ static void test_two_sessions(void **state)
 	mail_user_close(&b);
 }
 
+/* A session acts on messages another session renamed or expunged
+   since its last sync. */
+static void test_stale_view(void **state)
+{
+	struct mail_user *a = open_user(), *b = open_user();
+	const char *error;
+	unsigned char *data;
+	size_t size;
+
+	save(a, "INBOX", "M: 1\n\n1\n", MAIL_SEEN, NULL);
+	save(a, "INBOX", "M: 2\n\n2\n", MAIL_SEEN, NULL);
+	assert_int_equal(mail_user_mailbox_create(a, "Other", &error), 0);
+	struct mailbox *boxa = open_box(a, "INBOX", false);
+	struct mailbox *boxb = open_box(b, "INBOX", false);
+
+	assert_int_equal(mailbox_update_flags(boxb, 1, MODIFY_ADD, MAIL_FLAGGED,
+					      NULL, &error), 0);
+	assert_int_equal(mailbox_msg_read(boxa, 1, &data, &size, &error), 0);
+	assert_memory_equal(data, "M: 1\r\n\r\n1\r\n", size);
+	free(data);
+	uint32_t seqs[] = { 1 }, *uids, uidv;
+	assert_int_equal(mailbox_copy(boxa, seqs, 1, "Other", &uidv, &uids,
+				      &error), 0);
+	free(uids);
+	assert_int_equal(mailbox_update_flags(boxb, 1, MODIFY_ADD, MAIL_DRAFT,
+					      NULL, &error), 0);
+	assert_int_equal(mailbox_update_flags(boxa, 1, MODIFY_ADD, MAIL_ANSWERED,
+					      NULL, &error), 0);
+	struct sync_log l;
+	do_sync(boxb, &l);
+	assert_int_equal(mailbox_get(boxb, 1)->flags & MAIL_FLAGS_STORED_MASK,
+			 MAIL_SEEN | MAIL_FLAGGED | MAIL_DRAFT | MAIL_ANSWERED);
+
+	/* expunged by b, a hasn't synced */
+	uint32_t bseq[] = { 2 };
+	assert_int_equal(mailbox_expunge_seqs(boxb, bseq, 1, &error), 0);
+	assert_int_equal(mailbox_msg_read(boxa, 2, &data, &size, &error), -1);
+	assert_string_equal(error, "Message was expunged");
+	assert_int_equal(mailbox_update_flags(boxa, 2, MODIFY_ADD, MAIL_SEEN,
+					      NULL, &error), 0);
+	do_sync(boxa, &l);
+	assert_int_equal(l.n_expunged, 1);
+	assert_int_equal(l.expunged[0], 2);
+	assert_int_equal(mailbox_count(boxa), 1);
+
+	struct mailbox_status st;
+	assert_int_equal(mail_user_mailbox_status(b, "Other", &st, &error), 0);
+	assert_int_equal(st.messages, 1);
+	mailbox_close(&boxa);
+	mailbox_close(&boxb);
+	mail_user_close(&a);
+	mail_user_close(&b);
+}
+
 /* --- index loss and corruption --- */
 
 static void check_tree(struct mail_user *user)
@@ -900,6 +954,7 @@ int main(void)
 		T(test_save_new_dir_and_move),
 		T(test_flags_on_disk),
 		T(test_two_sessions),
+		T(test_stale_view),
 		T(test_index_rebuild),
 		T(test_external_changes),
 		T(test_crash_leftover),
