@@ -166,6 +166,16 @@ static int table_setting(struct config_parser *ctx,
 			config_unsupported(ctx, key);
 			return 0;
 		}
+		/* Dovecot 2.4 allows global settings inside named filters
+		   (passdb pam { pam_session = yes }, namespace { mail_path }) */
+		if (strcmp(context, "service") != 0 &&
+		    strstr(context, "listener") == NULL &&
+		    (settings_global_is_implemented(key) ||
+		     settings_known_ignored("global", key))) {
+			config_warning(ctx, "setting %s inside a %s block is not "
+				       "supported yet, ignored", key, context);
+			return 0;
+		}
 		return config_error(ctx, "Unknown setting: %s", key);
 	}
 	if (def->type == SET_FILE)

@@ -110,6 +110,8 @@ static const char *const global_prefixes[] = {
 	"passwd_file_", "passdb_", "userdb_", "login_proxy_",
 	"mailbox_list_", "mail_index_", "mail_cache_", "mail_fts_",
 	"crypt_", "smtp_", "apparmor_", "fts", "pigeonhole_",
+	/* 2.4 passdb/userdb driver settings */
+	"pam_", "checkpassword_", "bsdauth_", "static_", "passwd_",
 	NULL
 };
 

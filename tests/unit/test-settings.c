@@ -491,6 +491,10 @@ static void test_config_24(void **state)
 		"  passdb_default_password_scheme = SHA512-CRYPT\n"
 		"  result_success = continue-ok\n"
 		"}\n"
+		"passdb pam {\n"
+		"  pam_session = yes\n"
+		"  auth_username_format = %{user | lower}\n"
+		"}\n"
 		"userdb static {\n"
 		"  fields {\n"
 		"    uid = vmail\n"
@@ -507,7 +511,13 @@ static void test_config_24(void **state)
 	assert_string_equal(set->ssl_cert_path, "/etc/ssl/certs/mail.pem");
 	assert_string_equal(set->ssl_key_path, "/etc/ssl/private/mail.key");
 	assert_true(set->disable_plaintext_auth);
-	assert_int_equal(set->passdbs_count, 2);
+	assert_int_equal(set->passdbs_count, 3);
+	assert_string_equal(set->passdbs[2].driver, "pam");
+	assert_string_equal(set->warnings[0], "test.conf:19: setting "
+		"pam_session inside a passdb block is not supported yet, ignored");
+	assert_string_equal(set->warnings[1], "test.conf:20: setting "
+		"auth_username_format inside a passdb block is not supported "
+		"yet, ignored");
 	assert_string_equal(set->passdbs[0].name, "passwd-file");
 	assert_string_equal(set->passdbs[0].driver, "passwd-file");
 	assert_string_equal(set->passdbs[0].args, "/etc/dovecot/users");
