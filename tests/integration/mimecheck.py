@@ -284,7 +284,13 @@ def _check_envelope(env, pymsg, problems, where):
             if env[idx] is not None:
                 problems.append("%s: ENVELOPE %s should be NIL" % (where, name))
             continue
-        pairs = email.utils.getaddresses([raw])
+        try:
+            pairs = email.utils.getaddresses([raw])
+        except RecursionError:
+            continue  # Python's parser gives up on this one
+        # Python keeps 8-bit bytes as surrogates; we decode UTF-8
+        pairs = [(n, a.encode("utf-8", "surrogateescape").decode(
+            "utf-8", "surrogateescape")) for n, a in pairs]
         py = [a.lower() for _, a in pairs if a.count("@") == 1 and
               " " not in a and a.split("@")[0] and a.split("@")[1]]
         if len(py) != len([a for _, a in pairs if a]):
@@ -465,9 +471,12 @@ def check_message(raw, envelope_text, bodystructure_text, part_fetcher,
     if malformed:
         _self_consistency(tree, "", part_fetcher, problems)
         return problems
-    py = email.message_from_bytes(data, policy=email.policy.compat32)
-    _check_envelope(env, py, problems, "message")
-    _walk_message(tree, py, "", part_fetcher, problems, True)
+    try:
+        py = email.message_from_bytes(data, policy=email.policy.compat32)
+        _check_envelope(env, py, problems, "message")
+        _walk_message(tree, py, "", part_fetcher, problems, True)
+    except RecursionError:
+        pass  # Python can't parse this message; nothing to compare with
     return problems
 
 
