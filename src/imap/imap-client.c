@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/select.h>
 
 #define CLIENT_READ_SIZE 65536
 /* Default APPEND limit when mail_max_message_size is 0 (unlimited):
@@ -69,8 +70,7 @@ void client_flush(struct client *client)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 			      errno == EINTR)) {
-			if (!client->disconnected)
-				event_add(client->ev_write, NULL);
+			event_add(client->ev_write, NULL);
 			return;
 		}
 		/* the client went away; discard what we had for it */
@@ -223,8 +223,9 @@ void client_disconnect(struct client *client, const char *bye,
 		return;
 	if (bye != NULL)
 		client_send_linef(client, "* BYE %s", bye);
-	client_flush(client);
+	/* no more output after this; a failing flush can't recurse here */
 	client->disconnected = true;
+	client_flush(client);
 
 	line = str_new(256);
 	str_append(line, reason);
@@ -652,6 +653,29 @@ void client_start(struct client *client, const char *tag,
 	client_input_process(client);
 }
 
+/* After the event loop: give the last lines (BYE, the LOGOUT reply) a
+   few seconds to reach a slow client. */
+static void client_flush_final(struct client *client)
+{
+	uint64_t deadline = time_monotonic_ms() + 5000;
+
+	while (evbuffer_get_length(client->outbuf) > 0 &&
+	       time_monotonic_ms() < deadline) {
+		int n = evbuffer_write(client->outbuf, client->fd_out);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct timeval tv = { 0, 50000 };
+			fd_set wfds;
+			FD_ZERO(&wfds);
+			FD_SET(client->fd_out, &wfds);
+			(void)select(client->fd_out + 1, NULL, &wfds, NULL, &tv);
+			continue;
+		}
+		break;
+	}
+}
+
 void client_destroy(struct client **_client)
 {
 	struct client *client = *_client;
@@ -659,6 +683,7 @@ void client_destroy(struct client **_client)
 	*_client = NULL;
 	if (!client->disconnected)
 		client_disconnect(client, NULL, "Connection closed");
+	client_flush_final(client);
 	client->destroyed = true;
 	if (client->cmd != NULL)
 		client_command_free(&client->cmd);

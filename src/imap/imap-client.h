@@ -102,7 +102,7 @@ struct client {
 	unsigned int fetch_hdr_count, fetch_body_count;
 	uint64_t fetch_hdr_bytes, fetch_body_bytes;
 
-	bool enabled_utf8;
+	bool sync_error_logged;
 	bool input_eof;
 	bool disconnected;
 	bool logged_out;

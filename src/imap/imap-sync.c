@@ -119,10 +119,21 @@ void client_sync(struct client *client, bool send_uid)
 	if (client->mailbox == NULL)
 		return;
 	if (mailbox_sync(client->mailbox, &callbacks, &ctx, &error) < 0) {
-		i_error("Mailbox %s: sync failed: %s",
-			mailbox_name(client->mailbox), error);
+		if (!mail_user_mailbox_exists(client->user,
+					      mailbox_name(client->mailbox))) {
+			client_disconnect(client, "Selected mailbox was deleted, "
+					  "have to disconnect.",
+					  "Selected mailbox was deleted");
+			return;
+		}
+		if (!client->sync_error_logged) {
+			i_error("Mailbox %s: sync failed: %s",
+				mailbox_name(client->mailbox), error);
+			client->sync_error_logged = true;
+		}
 		return;
 	}
+	client->sync_error_logged = false;
 	/* in case the storage reported a shrink without expunge calls */
 	uint32_t count = mailbox_count(client->mailbox);
 	if (count != client->known_count) {

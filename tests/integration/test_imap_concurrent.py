@@ -153,14 +153,18 @@ def test_idle_disconnect_logged(home):
                      r"\d+\.\d+ \+ waiting input for \d+\.\d+ secs\) in=", log), log
 
 
-def test_delete_selected_and_rename_by_other(home):
+def test_selected_mailbox_deleted_by_other(home):
     a = session(home)
     b = session(home)
     a.ok("CREATE Box")
     b.ok("SELECT Box")
     _, tagged = a.cmd("DELETE Box")
     assert b"OK" in tagged
-    _, tagged = b.cmd("NOOP")
-    assert b"OK" in tagged or b"BYE" in tagged
-    _, tagged = b.cmd("CREATE Box")
+    # like Dovecot: the session can't go on with a vanished mailbox
+    b.send(b"n1 NOOP\r\n")
+    assert b.readline() == b"* BYE Selected mailbox was deleted, have to disconnect."
+    assert b.closed()
+    assert b.wait() == 0
+    assert "Disconnected: Selected mailbox was deleted" in b.log_text()
+    _, tagged = a.cmd("CREATE Box")
     assert b"OK" in tagged
