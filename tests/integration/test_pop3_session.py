@@ -159,7 +159,8 @@ def test_uidl_format_setting():
         env.put_message(USER, "1000000001.M1P1.test", MSG1)
         pop, proc = env.poplib(USER)
         resp, lines, _ = pop.uidl()
-        assert re.fullmatch(rb"1 1-\d+-\S+", lines[0]), lines
+        # %f: the Maildir base file name (Dovecot's maildir GUID)
+        assert re.fullmatch(rb"1 1-\d+-1000000001\.M1P1\.test", lines[0]), lines
         pop.quit()
         wait_exit(proc)
         env.stop()
