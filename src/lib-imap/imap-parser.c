@@ -51,6 +51,7 @@ struct imap_parser {
 	unsigned int args_total;
 
 	unsigned int bracket_depth;
+	bool bracket_quoted, bracket_escape; /* "..." inside [...] */
 	uint64_t literal_size;
 	bool literal_plus;
 	unsigned int literal_digits;
@@ -388,10 +389,33 @@ static bool parser_skip_byte(struct imap_parser *parser, unsigned char c)
 	}
 }
 
+/* A quoted string inside a section spec, e.g. the field names of
+   BODY[HEADER.FIELDS ("From" "To")]: kept verbatim in the atom. */
+static enum imap_parser_result
+parser_atom_quoted_byte(struct imap_parser *parser, unsigned char c)
+{
+	if (c == '\0' || c == '\r' || c == '\n') {
+		return parser_error(parser, IMAP_PARSER_ERROR_BAD,
+				    "Missing '\"'.", c != '\n');
+	}
+	if (parser->bracket_escape)
+		parser->bracket_escape = false;
+	else if (c == '\\')
+		parser->bracket_escape = true;
+	else if (c == '"')
+		parser->bracket_quoted = false;
+	str_append_c(parser->tok, (char)c);
+	return IMAP_PARSER_NEED_MORE;
+}
+
 static enum imap_parser_result
 parser_atom_byte(struct imap_parser *parser, unsigned char c)
 {
-	if (c == '[')
+	if (parser->bracket_quoted)
+		return parser_atom_quoted_byte(parser, c);
+	if (c == '"' && parser->bracket_depth > 0) {
+		parser->bracket_quoted = true;
+	} else if (c == '[')
 		parser->bracket_depth++;
 	else if (c == ']' && parser->bracket_depth > 0)
 		parser->bracket_depth--;
@@ -443,6 +467,8 @@ parser_arg_start(struct imap_parser *parser, unsigned char c)
 		return parser_error(parser, IMAP_PARSER_ERROR_BAD,
 				    "Unexpected space.", true);
 	parser->bracket_depth = 0;
+	parser->bracket_quoted = false;
+	parser->bracket_escape = false;
 	parser->state = STATE_ATOM;
 	return parser_atom_byte(parser, c);
 }

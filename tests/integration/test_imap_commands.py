@@ -314,6 +314,12 @@ def test_fetch_items(home):
     assert untagged[0].startswith(b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT TO)] {")
     assert b"Subject: hello world\r\n" in untagged[0]
     assert b"From:" not in untagged[0]
+    untagged, _ = s.cmd('FETCH 1 (BODY.PEEK[HEADER.FIELDS ("subject")])')
+    assert untagged[0] == b'* 1 FETCH (BODY[HEADER.FIELDS ("SUBJECT")] {24}\r\nSubject: hello world\r\n\r\n)', untagged
+    untagged, _ = s.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (To From Date Message-ID)])")
+    assert untagged[0] == b'* 1 FETCH (BODY[HEADER.FIELDS.NOT (TO FROM DATE MESSAGE-ID)] {24}\r\nSubject: hello world\r\n\r\n)', untagged
+    untagged, _ = s.cmd("FETCH 1 (BODY.PEEK[3])")
+    assert untagged[0] == b"* 1 FETCH (BODY[3] {0}\r\n)"
     untagged, _ = s.cmd("FETCH 1 (BODY.PEEK[]<6.5>)")
     assert untagged[0] == b"* 1 FETCH (BODY[]<6> {5}\r\nAlice)"
     untagged, _ = s.cmd("FETCH 1 (BODY.PEEK[TEXT])")

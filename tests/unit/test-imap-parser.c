@@ -119,6 +119,14 @@ static void test_section_atoms(void **state)
 	      "Ca|FETCH|1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.10> UID);");
 	CHECK("a FETCH 1 BODY[]\r\n", "Ca|FETCH|1 BODY[];");
 	CHECK("a FETCH 1 (BODY[1.2.MIME])\r\n", "Ca|FETCH|1 (BODY[1.2.MIME]);");
+	/* quoted field names inside the brackets, with ] and escapes */
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS (\"From\" \"X]\\\"\")]\r\n",
+	      "Ca|FETCH|1 BODY[HEADER.FIELDS (\"From\" \"X]\\\"\")];");
+	CHECK("a FETCH 1 BODY[HEADER.FIELDS (\"Fr\r\nb NOOP\r\n",
+	      "E1|a|FETCH|Missing '\"'.;Cb|NOOP|;");
+	/* quotes outside brackets are still invalid in atoms */
+	CHECK("a X ab\"c\r\nb NOOP\r\n",
+	      "E1|a|X|Invalid characters in atom.;Cb|NOOP|;");
 }
 
 static void test_literals(void **state)
