@@ -341,6 +341,21 @@ def test_detail_mailbox():
         assert b"Delivered-To: alice+lists@example.com\n" in data
         inbox = maildir_messages(env, ALICE)
         assert len(inbox) == 1 and inbox[0].endswith(b"to inbox\n")
+        # a detail can't name something outside the Maildir
+        home_before = sorted(os.listdir(env.home(ALICE)))
+        top_before = sorted(os.listdir(env.dir))
+        lmtp = LMTP(path=env.lmtp_path)
+        lmtp.lhlo()
+        for evil in ("alice+../../evil@example.com",
+                     "alice+%s/evil2@example.com" % env.dir,
+                     "alice+..@example.com"):
+            codes, replies = lmtp.deliver("a@b.c", [evil],
+                                          b"Subject: evil\r\n\r\nx\r\n")
+            assert codes == [250] and replies[0][0] in (250, 451), replies
+        lmtp.quit()
+        assert sorted(os.listdir(env.home(ALICE))) == home_before
+        assert sorted(os.listdir(env.dir)) == top_before
+        assert not os.path.exists(os.path.join(env.dir, "evil2"))
         assert env.wait_log("lmtp", "saved mail to lists")
         env.stop()
         assert env.sanitizer_errors() == []
