@@ -8,6 +8,13 @@
 #include <pwd.h>
 #include <stdlib.h>
 
+static int fields_expand(const struct auth_fields *templates,
+			 const char *prefix, const struct auth_var_values *vals,
+			 struct auth_fields *fields, const char **error_r);
+static int fields_parse(const char *str, struct auth_fields *fields,
+			bool *allow_all_users_r, const char *what,
+			char **error_r);
+
 void auth_fields_set(struct auth_fields *fields, const char *key,
 		     const char *value)
 {
@@ -69,6 +76,13 @@ struct auth_passdb *auth_passdb_create(const struct auth_db_settings *set,
 	passdb->name = i_strdup(driver);
 	passdb->deny = set->deny;
 	passdb->pwfile = pwfile;
+	if (fields_parse(set->default_fields, &passdb->default_fields, NULL,
+			 "passdb default_fields", error_r) < 0 ||
+	    fields_parse(set->override_fields, &passdb->override_fields, NULL,
+			 "passdb override_fields", error_r) < 0) {
+		auth_passdb_destroy(&passdb);
+		return NULL;
+	}
 	return passdb;
 }
 
@@ -78,29 +92,35 @@ void auth_passdb_destroy(struct auth_passdb **_passdb)
 	if (passdb == NULL)
 		return;
 	passwd_file_db_destroy(&passdb->pwfile);
+	auth_fields_clear(&passdb->default_fields);
+	auth_fields_clear(&passdb->override_fields);
 	free(passdb->name);
 	free(passdb);
 	*_passdb = NULL;
 }
 
-static int static_args_parse(struct auth_userdb *userdb, const char *args,
-			     char **error_r)
+/* "key=value key2=value2" into fields; allow_all_users_r (may be NULL)
+   takes the static userdb's allow_all_users=yes. */
+static int fields_parse(const char *str, struct auth_fields *fields,
+			bool *allow_all_users_r, const char *what,
+			char **error_r)
 {
-	char **words = str_split(args == NULL ? "" : args, " \t");
+	char **words = str_split(str == NULL ? "" : str, " \t");
 	for (unsigned int i = 0; words[i] != NULL; i++) {
 		const char *w = words[i], *eq = strchr(w, '=');
 		if (w[0] == '\0')
 			continue;
 		if (eq == NULL || eq == w) {
-			*error_r = i_strdup_printf("userdb static: Invalid args field: %s", w);
+			*error_r = i_strdup_printf("%s: Invalid field: %s", what, w);
 			str_split_free(&words);
 			return -1;
 		}
 		char *key = i_strndup(w, (size_t)(eq - w));
-		if (strcmp(key, "allow_all_users") == 0)
-			userdb->allow_all_users = strcmp(eq + 1, "yes") == 0;
+		if (allow_all_users_r != NULL &&
+		    strcmp(key, "allow_all_users") == 0)
+			*allow_all_users_r = strcmp(eq + 1, "yes") == 0;
 		else
-			auth_fields_set(&userdb->static_fields, key, eq + 1);
+			auth_fields_set(fields, key, eq + 1);
 		free(key);
 	}
 	str_split_free(&words);
@@ -114,16 +134,21 @@ struct auth_userdb *auth_userdb_create(const struct auth_db_settings *set,
 	struct auth_userdb *userdb = i_new(struct auth_userdb, 1);
 
 	userdb->name = i_strdup(driver);
+	if (fields_parse(set->default_fields, &userdb->default_fields,
+			 &userdb->allow_all_users, "userdb default_fields",
+			 error_r) < 0 ||
+	    fields_parse(set->override_fields, &userdb->override_fields,
+			 &userdb->allow_all_users, "userdb override_fields",
+			 error_r) < 0)
+		goto fail;
 	if (strcmp(driver, "passwd-file") == 0) {
 		userdb->pwfile = passwd_file_db_create(set->args, NULL, error_r);
 		if (userdb->pwfile == NULL)
 			goto fail;
 	} else if (strcmp(driver, "static") == 0) {
-		if (static_args_parse(userdb, set->args, error_r) < 0)
-			goto fail;
-		/* 2.4 puts userdb fields in default_fields/override_fields */
-		if (static_args_parse(userdb, set->default_fields, error_r) < 0 ||
-		    static_args_parse(userdb, set->override_fields, error_r) < 0)
+		if (fields_parse(set->args, &userdb->static_fields,
+				 &userdb->allow_all_users, "userdb static",
+				 error_r) < 0)
 			goto fail;
 	} else if (strcmp(driver, "prefetch") == 0) {
 		userdb->prefetch = true;
@@ -145,6 +170,8 @@ void auth_userdb_destroy(struct auth_userdb **_userdb)
 		return;
 	passwd_file_db_destroy(&userdb->pwfile);
 	auth_fields_clear(&userdb->static_fields);
+	auth_fields_clear(&userdb->default_fields);
+	auth_fields_clear(&userdb->override_fields);
 	free(userdb->name);
 	free(userdb);
 	*_userdb = NULL;
@@ -187,6 +214,11 @@ auth_passdb_verify(struct auth_passdb *passdb, const struct auth_var_values *val
 	const char *v = passwd_user_extra_field(pu, "user");
 	if (v != NULL && v[0] != '\0')
 		result_r->canonical_user = i_strdup(v);
+	if (fields_expand(&passdb->default_fields, "userdb_", vals,
+			  &result_r->userdb_fields, &error) < 0) {
+		result_r->error = error;
+		return AUTH_DB_INTERNAL_ERROR;
+	}
 	for (unsigned int i = 0; pu->extra_fields[i] != NULL; i++) {
 		const char *f = pu->extra_fields[i];
 		if (!str_begins(f, "userdb_") || f[7] == '\0' || f[7] == '=')
@@ -197,6 +229,11 @@ auth_passdb_verify(struct auth_passdb *passdb, const struct auth_var_values *val
 		auth_fields_set(&result_r->userdb_fields, key,
 				eq == NULL ? "" : eq + 1);
 		free(key);
+	}
+	if (fields_expand(&passdb->override_fields, "userdb_", vals,
+			  &result_r->userdb_fields, &error) < 0) {
+		result_r->error = error;
+		return AUTH_DB_INTERNAL_ERROR;
 	}
 	if (passwd_user_extra_field(pu, "nologin") != NULL) {
 		v = passwd_user_extra_field(pu, "reason");
@@ -291,22 +328,32 @@ static int passwd_file_userdb(struct auth_userdb *userdb,
 	return 1;
 }
 
-static int static_userdb(struct auth_userdb *userdb,
-			 const struct auth_var_values *vals,
+/* Expand templates into fields. prefix != NULL: only keys starting
+   with it, stored without it. */
+static int fields_expand(const struct auth_fields *templates,
+			 const char *prefix, const struct auth_var_values *vals,
 			 struct auth_fields *fields, const char **error_r)
 {
-	for (unsigned int i = 0; i < userdb->static_fields.count; i++) {
+	size_t prefix_len = prefix == NULL ? 0 : strlen(prefix);
+
+	for (unsigned int i = 0; i < templates->count; i++) {
+		const char *key = templates->keys[i];
+		if (prefix != NULL) {
+			if (strncmp(key, prefix, prefix_len) != 0 ||
+			    key[prefix_len] == '\0')
+				continue;
+			key += prefix_len;
+		}
 		string_t *value = str_new(64);
-		int ret = auth_var_expand(userdb->static_fields.values[i], vals,
-					  value, error_r);
+		int ret = auth_var_expand(templates->values[i], vals, value,
+					  error_r);
 		if (ret == 0)
-			ret = set_userdb_field(fields, userdb->static_fields.keys[i],
-					       str_c(value), error_r);
+			ret = set_userdb_field(fields, key, str_c(value), error_r);
 		str_free(&value);
 		if (ret < 0)
 			return -1;
 	}
-	return 1;
+	return 0;
 }
 
 enum auth_db_result
@@ -326,10 +373,26 @@ auth_userdb_lookup(struct auth_userdb *userdb, const struct auth_var_values *val
 		}
 		return AUTH_DB_OK;
 	}
+	struct auth_fields found;
+	memset(&found, 0, sizeof(found));
 	if (userdb->pwfile != NULL)
-		ret = passwd_file_userdb(userdb, vals, fields, error_r);
+		ret = passwd_file_userdb(userdb, vals, &found, error_r);
 	else
-		ret = static_userdb(userdb, vals, fields, error_r);
+		ret = fields_expand(&userdb->static_fields, NULL, vals,
+				    &found, error_r) < 0 ? -1 : 1;
+	if (ret > 0) {
+		/* default_fields, then what the userdb found, then
+		   override_fields */
+		if (fields_expand(&userdb->default_fields, NULL, vals, fields,
+				  error_r) < 0)
+			ret = -1;
+		for (unsigned int i = 0; ret > 0 && i < found.count; i++)
+			auth_fields_set(fields, found.keys[i], found.values[i]);
+		if (ret > 0 && fields_expand(&userdb->override_fields, NULL,
+					     vals, fields, error_r) < 0)
+			ret = -1;
+	}
+	auth_fields_clear(&found);
 	return ret < 0 ? AUTH_DB_INTERNAL_ERROR :
 		ret == 0 ? AUTH_DB_NOTFOUND : AUTH_DB_OK;
 }

@@ -31,12 +31,18 @@ struct auth_passdb {
 	char *name;              /* driver name for logs: "passwd-file" */
 	bool deny;
 	struct passwd_file_db *pwfile;
+	/* default_fields / override_fields: their userdb_* fields are
+	   added to the prefetched userdb fields (templates, %vars) */
+	struct auth_fields default_fields, override_fields;
 };
 
 struct auth_userdb {
 	char *name;
 	struct passwd_file_db *pwfile; /* passwd-file */
 	struct auth_fields static_fields; /* static: unexpanded templates */
+	/* default_fields / override_fields (templates, %vars): set before /
+	   after the fields the userdb found */
+	struct auth_fields default_fields, override_fields;
 	bool allow_all_users;    /* static */
 	bool prefetch;
 };

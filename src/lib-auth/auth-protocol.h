@@ -29,12 +29,13 @@
        -> FAIL <id> reason=<text> [temp=1]
    A malformed line or unknown command gets
        -> ERROR <id or 0> reason=<text>
-   and the connection stays open; an over-long line or too many pending
-   requests closes the connection.
+   and the connection stays open; an over-long line closes the
+   connection. A PASS while AUTH_PROTOCOL_MAX_PENDING failed replies are
+   still being delayed gets "FAIL <id> ... temp=1" without being checked.
 
    Limits: AUTH_PROTOCOL_MAX_LINE bytes per line (incl. LF),
    AUTH_PROTOCOL_MAX_ARGS fields per line, AUTH_PROTOCOL_MAX_PENDING
-   unanswered requests per connection. */
+   delayed replies per connection. */
 #include "lib.h"
 
 #define AUTH_PROTOCOL_MAJOR_VERSION 1

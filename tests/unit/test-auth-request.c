@@ -244,6 +244,46 @@ static void test_user_static(void **state)
 	settings_free(&set);
 }
 
+static void test_default_override_fields(void **state)
+{
+	struct loft_settings *set = make_settings(false);
+	struct auth_db_settings *udb = &set->userdbs[0];
+	udb->default_fields = i_strdup("uid=5000 quota_rule=*:storage=%n home=/d/%n");
+	udb->override_fields = i_strdup("mail=mdbox:~/mdbox");
+	set->passdbs[1].default_fields = i_strdup("userdb_foo=bar-%u nopassword=y");
+	set->passdbs[1].override_fields = i_strdup("userdb_mail=maildir:~/over");
+	char *error = NULL;
+	struct auth *auth = auth_create(set, &error);
+	struct auth_request_reply reply;
+
+	assert_non_null(auth);
+	assert_int_equal(do_pass(auth, "bob", "bobpw", true, &reply), AUTH_REQUEST_OK);
+	/* the file's values beat default_fields */
+	assert_string_equal(auth_fields_get(&reply.fields, "uid"), "1000");
+	assert_string_equal(auth_fields_get(&reply.fields, "home"), "/home/bob");
+	/* defaults fill in what the file lacks */
+	assert_string_equal(auth_fields_get(&reply.fields, "quota_rule"), "*:storage=bob");
+	/* override_fields beat everything */
+	assert_string_equal(auth_fields_get(&reply.fields, "mail"), "mdbox:~/mdbox");
+	/* the passdb's userdb_ defaults are prefetched */
+	assert_string_equal(auth_fields_get(&reply.fields, "foo"), "bar-bob");
+	/* nopassword= in passdb default_fields is not honoured: only
+	   userdb_ fields are used from there */
+	auth_request_reply_free(&reply);
+	assert_int_equal(do_pass(auth, "bob", "wrong", true, &reply), AUTH_REQUEST_FAIL);
+	auth_request_reply_free(&reply);
+	auth_destroy(&auth);
+	settings_free(&set);
+
+	set = make_settings(false);
+	set->userdbs[0].default_fields = i_strdup("novalue");
+	error = NULL;
+	assert_null(auth_create(set, &error));
+	assert_non_null(error);
+	free(error);
+	settings_free(&set);
+}
+
 static void test_bad_config(void **state)
 {
 	static const char *const drivers[][2] = {
@@ -278,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pass),
 		cmocka_unit_test(test_user_static),
+		cmocka_unit_test(test_default_override_fields),
 		cmocka_unit_test(test_bad_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
