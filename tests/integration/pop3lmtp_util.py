@@ -144,7 +144,8 @@ userdb {{
 
     def start_lmtp(self, timeout=10):
         """Start loft-lmtp on a TCP listener and a unix listener.
-        Sets self.lmtp_port and self.lmtp_path."""
+        Sets self.lmtp_port and self.lmtp_path, and self.lmtps_port for an
+        implicit TLS listener."""
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         tcp.bind(("127.0.0.1", 0))
@@ -155,22 +156,27 @@ userdb {{
         unix.bind(self.lmtp_path)
         os.chmod(self.lmtp_path, 0o666)
         unix.listen(64)
+        tls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tls.bind(("127.0.0.1", 0))
+        tls.listen(64)
+        self.lmtps_port = tls.getsockname()[1]
         fds = []
-        for s in (tcp, unix):
+        for s in (tcp, unix, tls):
             fd = s.fileno()
             while fd < 5:
                 fd = os.dup(fd)
             fds.append(fd)
         env = dict(os.environ)
-        env["LOFT_LISTENERS"] = "lmtp:%d:,lmtp:%d:unix" % (fds[0], fds[1])
+        env["LOFT_LISTENERS"] = "lmtp:%d:,lmtp:%d:unix,lmtps:%d:ssl" % tuple(fds)
         log = open(self.log_file("lmtp"), "ab")
         proc = subprocess.Popen([binary("loft-lmtp"), "-c", self.config],
                                 stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=log, env=env, pass_fds=fds,
                                 start_new_session=True)
         log.close()
-        tcp.close()
-        unix.close()
+        for s in (tcp, unix, tls):
+            s.close()
         self.procs.append(proc)
         deadline = time.time() + timeout
         while True:

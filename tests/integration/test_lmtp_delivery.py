@@ -98,7 +98,7 @@ def test_smtplib_single_recipient(env):
         assert refused == {}
     msgs = maildir_messages(env, BOB)
     assert len(msgs) == before + 1
-    stored = msgs[-1]
+    stored = [m for m in msgs if b"Message-ID: <hello-1@example.org>" in m][0]
     # Dovecot's order: Return-Path, Delivered-To, Received
     assert stored.startswith(b"Return-Path: <sender@example.org>\n"
                              b"Delivered-To: bob@example.com\n"
@@ -136,9 +136,10 @@ def test_multi_recipient_per_recipient_replies(env):
     b = maildir_messages(env, BOB)
     assert len(a) == a_before + 1 and len(b) == b_before + 1
     # two recipients: no Delivered-To, as Dovecot
-    assert a[-1].startswith(b"Return-Path: <>\nReceived: from ")
-    assert b"Delivered-To" not in a[-1]
-    assert a[-1].endswith(b"\n\nto two\n")
+    multi = [m for m in a if m.endswith(b"\n\nto two\n")]
+    assert len(multi) == 1
+    assert multi[0].startswith(b"Return-Path: <>\nReceived: from ")
+    assert b"Delivered-To" not in multi[0]
 
 
 def test_dot_stuffing_and_no_final_newline(env):
@@ -271,8 +272,9 @@ def test_starttls(env):
     assert f.readline().startswith(b"250 2.0.0 <alice@example.com>")
     assert f.readline().startswith(b"221 ")
     t.close()
-    assert maildir_messages(env, ALICE)[-1].endswith(b"\n\nover tls\n")
-    assert b"with LMTPS" in maildir_messages(env, ALICE)[-1]
+    tls_msgs = [m for m in maildir_messages(env, ALICE)
+                if m.endswith(b"\n\nover tls\n")]
+    assert len(tls_msgs) == 1 and b"with LMTPS" in tls_msgs[0]
 
 
 def test_storage_error_is_temporary_and_invisible():
@@ -416,3 +418,28 @@ def test_uid_checks():
         assert env.sanitizer_errors() == []
     finally:
         env.cleanup()
+
+
+def test_implicit_tls_listener(env):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("127.0.0.1", env.lmtps_port), timeout=10)
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    f = t.makefile("rb")
+    assert f.readline().startswith(b"220 ")
+    t.sendall(b"LHLO x\r\n")
+    caps = []
+    while True:
+        l = f.readline()
+        caps.append(l[4:].strip())
+        if l[3:4] != b"-":
+            break
+    assert b"STARTTLS" not in caps and b"PIPELINING" in caps
+    t.sendall(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n")
+    assert [f.readline()[:4] for _ in range(3)] == [b"250 ", b"250 ", b"354 "]
+    t.sendall(b"Subject: lmtps\r\n\r\nimplicit\r\n.\r\nQUIT\r\n")
+    assert f.readline().startswith(b"250 2.0.0 <bob@example.com>")
+    assert f.readline().startswith(b"221 ")
+    t.close()
+    assert any(m.endswith(b"\n\nimplicit\n") for m in maildir_messages(env, BOB))
