@@ -385,3 +385,52 @@ def test_bad_usernames(auth):
         got[rid] = cmd
     assert got == {1: "FAIL", 2: "FAIL", 3: "FAIL"}
     conn.close()
+
+
+def test_started_by_hand_without_listeners():
+    """No LOFT_LISTENERS: loft-auth binds base_dir/login/auth-login and
+    base_dir/auth-userdb itself, and shuts down cleanly on SIGTERM even
+    with a delayed reply pending."""
+    tmp = tempfile.mkdtemp(prefix="loft-auth-hand-")
+    try:
+        users = os.path.join(tmp, "users")
+        with open(users, "w") as f:
+            f.write("zed:{PLAIN}zed-pw-77::::::\n")
+        conf = os.path.join(tmp, "loft.conf")
+        with open(conf, "w") as f:
+            f.write("base_dir = %s/run\nauth_failure_delay = 5\n"
+                    "disable_plaintext_auth = no\n"
+                    "passdb {\n  driver = passwd-file\n  args = %s\n}\n"
+                    % (tmp, users))
+        env = dict(os.environ)
+        env.pop("LOFT_LISTENERS", None)
+        log_path = os.path.join(tmp, "log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([AUTH_BIN, "-c", conf], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+        login = os.path.join(tmp, "run", "login", "auth-login")
+        userdb = os.path.join(tmp, "run", "auth-userdb")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(userdb):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        conn = AuthConn(login)
+        conn.request("PASS", 1, service="pop3", user="zed", password="zed-pw-77")
+        cmd, rid, fields = conn.reply()
+        # no userdb configured: the passdb's (empty) userdb fields
+        assert (cmd, rid, fields["user"]) == ("OK", 1, "zed")
+        conn.request("PASS", 2, service="pop3", user="zed", password="nope")
+        time.sleep(0.2)
+        udb = AuthConn(userdb)
+        udb.request("USER", 3, service="lmtp", user="zed")
+        assert udb.reply()[:2] == ("USER", 3)
+        udb.close()
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        conn.close()
+        with open(log_path, "rb") as f:
+            logtext = f.read()
+        assert b"zed-pw-77" not in logtext
+        assert b"ERROR: AddressSanitizer" not in logtext
+    finally:
+        shutil.rmtree(tmp)
