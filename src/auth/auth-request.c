@@ -69,15 +69,34 @@ const struct loft_settings *auth_settings(const struct auth *auth)
 }
 
 /* "passwd-file(user,1.2.3.4,<session>)" as Dovecot prefixes auth lines */
+/* Usernames that failed validation reach the log too: keep them short
+   and printable. */
+static void append_log_safe(string_t *str, const char *value, size_t max_len)
+{
+	size_t i;
+	for (i = 0; value[i] != '\0' && i < max_len; i++) {
+		unsigned char c = (unsigned char)value[i];
+		str_append_c(str, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+	if (value[i] != '\0')
+		str_append(str, "...");
+}
+
 static char *log_prefix(const char *driver, const char *user,
 			const struct auth_request_info *info)
 {
 	string_t *str = str_new(128);
-	str_printfa(str, "%s(%s", driver, user == NULL ? "?" : user);
-	if (info->rip != NULL && info->rip[0] != '\0')
-		str_printfa(str, ",%s", info->rip);
-	if (info->session != NULL && info->session[0] != '\0')
-		str_printfa(str, ",<%s>", info->session);
+	str_printfa(str, "%s(", driver);
+	append_log_safe(str, user == NULL ? "?" : user, AUTH_USERNAME_MAX_LEN);
+	if (info->rip != NULL && info->rip[0] != '\0') {
+		str_append_c(str, ',');
+		append_log_safe(str, info->rip, 64);
+	}
+	if (info->session != NULL && info->session[0] != '\0') {
+		str_append(str, ",<");
+		append_log_safe(str, info->session, 64);
+		str_append_c(str, '>');
+	}
 	str_append_c(str, ')');
 	return str_free_without_data(&str);
 }

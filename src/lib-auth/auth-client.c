@@ -289,13 +289,15 @@ static int auth_client_connect(struct auth_client *client)
 		i_error("auth client: socket() failed: %m");
 		return -1;
 	}
-	/* a local unix socket connects at once or not at all */
+	/* Non-blocking before connect(): a unix socket connects at once,
+	   or fails with EAGAIN when the auth process's backlog is full,
+	   which must not stall the caller's event loop. */
+	evutil_make_socket_nonblocking(fd);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		i_error("auth client: connect(%s) failed: %m", client->socket_path);
 		close(fd);
 		return -1;
 	}
-	evutil_make_socket_nonblocking(fd);
 	client->bev = bufferevent_socket_new(client->base, fd,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (client->bev == NULL) {

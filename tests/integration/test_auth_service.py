@@ -379,12 +379,17 @@ def test_bad_usernames(auth):
     pass_req(conn, 1, "bob/../x", "x")
     pass_req(conn, 2, "a" * 300, "x")
     pass_req(conn, 3, "", "x")
+    pass_req(conn, 4, "ev\x01il\x1b[2J", "x")
     got = {}
-    for _ in range(3):
+    for _ in range(4):
         cmd, rid, fields = conn.reply()
         got[rid] = cmd
-    assert got == {1: "FAIL", 2: "FAIL", 3: "FAIL"}
+    assert got == {1: "FAIL", 2: "FAIL", 3: "FAIL", 4: "FAIL"}
     conn.close()
+    log = read_log(auth)
+    # control characters of rejected names don't reach the log
+    assert "auth(ev?il?[2J,192.0.2.7,<sess4>)" in log
+    assert "\x1b" not in log
 
 
 def test_started_by_hand_without_listeners():
