@@ -12,7 +12,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <strings.h>
-#include <sys/wait.h>
 
 #define LMTP_MSGID_MAX 200
 
@@ -188,8 +187,11 @@ static int lmtp_local_check_ids(struct lmtp_client *client,
 	return 0;
 }
 
-/* As root: save in a child running as the user, so that the files get
-   the user's ownership and a bug can't touch other users' mail. */
+/* As root: save with the user's effective uid/gid (and only the user's
+   gid as supplementary group), then switch back, as Dovecot's lmtp does.
+   Files get the user's ownership and the kernel checks the user's
+   permissions. (A child per delivery would isolate more, but costs a
+   fork of the whole process per recipient.) */
 static enum lmtp_save_result
 lmtp_local_save_as_user(struct lmtp_client *client,
 			const struct lmtp_recipient *rcpt, const char *mailbox,
@@ -197,61 +199,20 @@ lmtp_local_save_as_user(struct lmtp_client *client,
 {
 	uid_t uid;
 	gid_t gid;
-	int fds[2];
 
 	if (lmtp_local_check_ids(client, rcpt, &uid, &gid, error_r) < 0)
 		return LMTP_SAVE_TEMPFAIL;
-	if (pipe(fds) < 0) {
-		*error_r = i_strdup_printf("pipe() failed: %m");
+	if (setgroups(1, &gid) < 0 || setegid(gid) < 0 || seteuid(uid) < 0) {
+		*error_r = i_strdup_printf("Dropping privileges to %u:%u failed: %m",
+					   (unsigned int)uid, (unsigned int)gid);
+		if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
+			i_fatal("Restoring root privileges failed: %m");
 		return LMTP_SAVE_TEMPFAIL;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		*error_r = i_strdup_printf("fork() failed: %m");
-		return LMTP_SAVE_TEMPFAIL;
-	}
-	if (pid == 0) {
-		char *error = NULL;
-		unsigned char result = LMTP_SAVE_TEMPFAIL;
-		close(fds[0]);
-		if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0 ||
-		    getuid() != uid || geteuid() != uid) {
-			error = i_strdup_printf("Dropping privileges to %u:%u failed: %m",
-						(unsigned int)uid, (unsigned int)gid);
-		} else {
-			result = (unsigned char)lmtp_local_save(client, rcpt, mailbox, &error);
-		}
-		(void)write_full(fds[1], &result, 1);
-		if (error != NULL)
-			(void)write_full(fds[1], error, strlen(error));
-		_exit(0);
-	}
-	close(fds[1]);
-	string_t *out = str_new(128);
-	char buf[512];
-	ssize_t n;
-	while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (str_len(out) < 4096)
-			str_append_n(out, buf, (size_t)n);
-	}
-	close(fds[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
-	enum lmtp_save_result result = LMTP_SAVE_TEMPFAIL;
-	if (str_len(out) >= 1 && (unsigned char)out->data[0] <= LMTP_SAVE_NOSPACE)
-		result = (enum lmtp_save_result)out->data[0];
-	if (result != LMTP_SAVE_OK) {
-		*error_r = str_len(out) > 1 ? i_strdup(str_c(out) + 1) :
-			i_strdup("Delivery process failed");
-	}
-	str_free(&out);
+	enum lmtp_save_result result = lmtp_local_save(client, rcpt, mailbox,
+						       error_r);
+	if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
+		i_fatal("Restoring root privileges failed: %m");
 	return result;
 }
 
