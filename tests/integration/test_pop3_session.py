@@ -308,3 +308,23 @@ def test_pipelined_input_from_login(env):
     sock.sendall(b"QUIT\r\n")
     assert f.readline() == b"+OK Logging out.\r\n"
     wait_exit(proc)
+
+
+def test_empty_new_mailbox():
+    """A user without a Maildir yet: it is created, and the session is
+    empty but fully usable."""
+    env = Env(users=(USER,), ssl=False)
+    try:
+        pop, proc = env.poplib(USER)
+        assert pop.stat() == (0, 0)
+        assert pop.list()[:2] == (b"+OK 0 messages:", [])
+        assert pop.uidl()[1] == []
+        with pytest.raises(Exception, match="There's no message 1"):
+            pop.retr(1)
+        assert pop.quit() == b"+OK Logging out."
+        assert wait_exit(proc) == 0
+        assert os.path.isdir(os.path.join(env.maildir(USER), "cur"))
+        env.stop()
+        assert env.sanitizer_errors() == []
+    finally:
+        env.cleanup()
