@@ -98,6 +98,11 @@ static struct boundary *boundary_line_find(struct parser *ctx, size_t pos)
 	if (ctx->boundaries == NULL || size < 2 ||
 	    data[0] != '-' || data[1] != '-')
 		return NULL;
+	if (ctx->total_count >= MESSAGE_PARSER_MAX_PARTS) {
+		/* no more parts can be added: boundaries are body text
+		   from now on (as Dovecot's max_total_mime_parts) */
+		return NULL;
+	}
 	data += 2;
 	size -= 2;
 	lf = memchr(data, '\n', size);
@@ -439,6 +444,21 @@ static void parse_header(struct parser *ctx)
 	ctx->pos = start + iter.pos;
 	header_finished(ctx, &hs, ctx->pos, iter.eoh);
 	ctx->first_line_end = ctx->pos;
+	if (iter.eoh) {
+		/* As Dovecot: a parent's boundary right after the empty line
+		   takes the empty line's newline, so the header ends before
+		   it (and the body is empty). */
+		b = boundary_line_find(ctx, ctx->pos);
+		if (b != NULL && b->part != part) {
+			size_t nl = ctx->pos >= 2 &&
+				ctx->data[ctx->pos - 2] == '\r' ? 2 : 1;
+
+			part->header_size -= nl;
+			part->body_offset -= nl;
+			part->header_lines--;
+			ctx->first_line_end = part->body_offset;
+		}
+	}
 }
 
 /* A boundary line starts at line_start; the part(s) inside end at
@@ -502,6 +522,13 @@ static enum parse_state after_header(struct parser *ctx)
 {
 	struct message_part *part = ctx->part;
 
+	if (ctx->total_count >= MESSAGE_PARSER_MAX_PARTS) {
+		/* the last part allowed: it gets the rest of the data */
+		part->flags &= ~(MESSAGE_PART_FLAG_MULTIPART |
+				 MESSAGE_PART_FLAG_MULTIPART_DIGEST |
+				 MESSAGE_PART_FLAG_MESSAGE_RFC822);
+		return STATE_EOF;
+	}
 	if (ctx->boundaries != NULL && ctx->boundaries->part == part)
 		return STATE_BODY; /* our own multipart body */
 	if ((part->flags & MESSAGE_PART_FLAG_MESSAGE_RFC822) != 0) {
@@ -536,8 +563,7 @@ struct message_part *message_parse(const unsigned char *data, size_t size)
 			if (!parse_body_to_boundary(&ctx)) {
 				state = STATE_EOF;
 			} else if (ctx.boundaries != NULL &&
-				   ctx.boundaries->part == ctx.part &&
-				   ctx.total_count < MESSAGE_PARSER_MAX_PARTS) {
+				   ctx.boundaries->part == ctx.part) {
 				/* a new MIME part begins */
 				part_append(&ctx, ctx.pos);
 				ctx.part->flags |= MESSAGE_PART_FLAG_IS_MIME;

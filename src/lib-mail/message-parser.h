@@ -9,13 +9,19 @@
    (missing boundaries → the part runs to the end of its parent, a
    multipart without boundary parameter is treated as text/plain, etc.).
 
-   Limits (a part beyond a limit is kept, but treated as an opaque
-   text body, not parsed further):
-     MESSAGE_PARSER_MAX_NESTING  nested multipart / message/rfc822 depth
-     MESSAGE_PARSER_MAX_PARTS    total number of parts in one message
-     MESSAGE_PARSER_MAX_HEADER_FIELDS  parsed header fields per part
+   Limits, as Dovecot's message-parser applies them:
+     MESSAGE_PARSER_MAX_NESTING  nested multipart / message/rfc822 depth;
+       a part that would nest deeper loses its multipart/rfc822 flag and
+       its body is opaque (no children)
+     MESSAGE_PARSER_MAX_PARTS    total parts in one message; the part
+       that reaches it gets the rest of the message as its body
+       (boundaries after it are body text)
+     MESSAGE_PARSER_MAX_HEADER_FIELDS  Content-* fields examined per part
    Header field values are truncated to MESSAGE_PARSER_MAX_FIELD_SIZE
-   bytes for the parsed properties below (the raw bytes stay served). */
+   bytes for the parsed properties below (the raw bytes stay served).
+   Boundary matching follows Dovecot (longest matching prefix, innermost
+   first, boundaries truncated to 80 bytes), except that a boundary that
+   itself ends in "--" is also recognised. */
 #include "lib.h"
 
 #define MESSAGE_PARSER_MAX_NESTING 100

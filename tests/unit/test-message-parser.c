@@ -133,6 +133,244 @@ static unsigned int parse_and_check(const unsigned char *data, size_t size)
 	return count;
 }
 
+
+/* Dovecot's message-parser unit tests (src/lib-mail/test-message-parser.c),
+   ported: LF messages, physical sizes. -1 = not checked. */
+#define MP (MESSAGE_PART_FLAG_MULTIPART | MESSAGE_PART_FLAG_IS_MIME)
+#define TX (MESSAGE_PART_FLAG_TEXT | MESSAGE_PART_FLAG_IS_MIME)
+#define FLAG_MASK (MESSAGE_PART_FLAG_MULTIPART | MESSAGE_PART_FLAG_TEXT | \
+		   MESSAGE_PART_FLAG_MESSAGE_RFC822 | MESSAGE_PART_FLAG_IS_MIME)
+struct dc_part {
+	long pos, hs, hl, bs, bl, desc, flags;
+};
+struct dc_test {
+	const char *name, *msg;
+	unsigned int nparts;
+	struct dc_part parts[8];
+};
+#define B80 "12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+static const struct dc_test dc_tests[] = {
+	{ "truncated mime headers",
+	  "Content-Type: multipart/mixed; boundary=\":foo\"\n"
+	  "\n"
+	  "--:foo\n"
+	  "--:foo\n"
+	  "Content-Type: text/plain\n"
+	  "--:foo\n"
+	  "Content-Type: text/plain\r\n"
+	  "--:foo\n"
+	  "Content-Type: text/html\n"
+	  "--:foo--\n", 5, {
+	  { 0, 48, 2, 112, 8, 4, MP },
+	  { 55, 0, -1, 0, 0, 0, -1 },
+	  { 62, 24, 0, 0, -1, 0, -1 },
+	  { 94, 24, 0, 0, -1, 0, -1 },
+	  { 127, 23, 0, 0, -1, 0, -1 } } },
+	{ "truncated mime headers 2",
+	  "Content-Type: multipart/mixed; boundary=\"ab\"\n"
+	  "\n"
+	  "--ab\n"
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--ab\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "--a\n\n", 3, {
+	  { 0, 46, 2, 86, 8, 2, MP },
+	  { 51, 44, 1, 0, 0, 0, MP },
+	  { 101, 26, 2, 5, 2, 0, TX } } },
+	{ "truncated mime headers 3",
+	  "Content-Type: multipart/mixed; boundary=\"ab\"\n", 1, {
+	  { 0, 45, 1, 0, 0, 0, MP } } },
+	{ "empty multipart",
+	  "Content-Type: multipart/mixed; boundary=\"ab\"\n"
+	  "\n"
+	  "body\n", 1, {
+	  { 0, 46, 2, 5, 1, 0, MP } } },
+	{ "duplicate mime boundary",
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--a\n"
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--a\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "body\n", 3, {
+	  { 0, 45, 2, 84, 7, 2, MP },
+	  { 49, 45, 2, 35, 4, 1, MP },
+	  { 98, 26, 2, 5, 1, 0, TX } } },
+	{ "garbage suffix mime boundary",
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--ab\n"
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--ac\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "body\n", 3, {
+	  { 0, 45, 2, 86, 7, 2, MP },
+	  { 50, 45, 2, 36, 4, 1, MP },
+	  { 100, 26, 2, 5, 1, 0, TX } } },
+	{ "trailing dashes",
+	  "Content-Type: multipart/mixed; boundary=\"a--\"\n"
+	  "\n"
+	  "--a--\n"
+	  "Content-Type: multipart/mixed; boundary=\"a----\"\n"
+	  "\n"
+	  "--a----\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "body\n"
+	  "--a------\n"
+	  "Content-Type: text/html\n"
+	  "\n"
+	  "body2\n"
+	  "--a----", 3, {
+	  { 0, -1, -1, -1, -1, 2, -1 },
+	  { -1, -1, -1, -1, -1, 1, -1 },
+	  { -1, -1, -1, -1, -1, 0, -1 } } },
+	{ "continuing mime boundary",
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--a\n"
+	  "Content-Type: multipart/mixed; boundary=\"ab\"\n"
+	  "\n"
+	  "--ab\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "body\n", 3, {
+	  { 0, 45, 2, 86, 7, 2, MP },
+	  { 49, 46, 2, 36, 4, 1, MP },
+	  { 100, 26, 2, 5, 1, 0, TX } } },
+	{ "continuing truncated mime boundary",
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--a\n"
+	  "Content-Type: multipart/mixed; boundary=\"ab\"\n"
+	  "MIME-Version: 1.0\n"
+	  "--ab\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "--ab--\n"
+	  "--a--\n\n", 4, {
+	  { 0, 45, 2, 112, 9, 3, MP },
+	  { 49, 62, 1, 0, 0, 0, MP },
+	  { 117, 25, 1, 0, 0, 0, TX },
+	  { -1, 0, 0, 0, 0, 0, TX } } },
+	{ "continuing mime boundary reverse",
+	  "Content-Type: multipart/mixed; boundary=\"ab\"\n"
+	  "\n"
+	  "--ab\n"
+	  "Content-Type: multipart/mixed; boundary=\"a\"\n"
+	  "\n"
+	  "--a\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "body\n"
+	  "--ab\n"
+	  "Content-Type: text/html\n"
+	  "\n"
+	  "body2\n", 4, {
+	  { 0, 46, 2, 121, 11, 3, MP },
+	  { 51, 45, 2, 34, 3, 1, MP },
+	  { 100, 26, 2, 4, 0, 0, TX },
+	  { 136, 25, 2, 6, 1, 0, TX } } },
+	{ "no EOH", "a:b\n", 1, {
+	  { 0, 4, 1, 0, 0, 0, MESSAGE_PART_FLAG_TEXT } } },
+	{ "long mime boundary",
+	  "Content-Type: multipart/mixed; boundary=\"" B80 "12\"\n"
+	  "\n"
+	  "--" B80 "12\n"
+	  "Content-Type: multipart/mixed; boundary=\"" B80 "1\"\n"
+	  "\n"
+	  "--" B80 "1\n"
+	  "Content-Type: multipart/mixed; boundary=\"" B80 "\"\n"
+	  "\n"
+	  "--" B80 "\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "1\n"
+	  "--" B80 "12\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "22\n"
+	  "--" B80 "1\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "333\n"
+	  "--" B80 "\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "4444\n", 7, {
+	  { 0, 126, 2, 871, 22, 6, MP },
+	  { -1, 125, 2, 661, 19, 5, MP },
+	  { -1, 124, 2, 453, 16, 4, MP },
+	  { -1, 26, 2, 1, 0, 0, TX },
+	  { -1, 26, 2, 2, 0, 0, TX },
+	  { -1, 26, 2, 3, 0, 0, TX },
+	  { -1, -1, -1, -1, -1, 0, TX } } },
+};
+
+static unsigned int descendants(const struct message_part *part)
+{
+	unsigned int n = 0;
+
+	for (const struct message_part *c = part->children; c != NULL;
+	     c = c->next)
+		n += 1 + descendants(c);
+	return n;
+}
+
+static void flatten(const struct message_part *part,
+		    const struct message_part **out, unsigned int *n,
+		    unsigned int max)
+{
+	if (*n < max)
+		out[*n] = part;
+	(*n)++;
+	for (const struct message_part *c = part->children; c != NULL;
+	     c = c->next)
+		flatten(c, out, n, max);
+}
+
+#define CHECK(field, val) \
+	if (e->field >= 0 && (long)(val) != e->field) \
+		fail_msg("%s: part %u " #field " %ld != %ld", t->name, i, \
+			 (long)(val), e->field)
+
+static void test_parser_dovecot_cases(void **state)
+{
+	for (unsigned int k = 0; k < N_ELEMENTS(dc_tests); k++) {
+		const struct dc_test *t = &dc_tests[k];
+		const unsigned char *data = (const unsigned char *)t->msg;
+		size_t size = strlen(t->msg);
+		struct message_part *root = message_parse(data, size);
+		const struct message_part *flat[16];
+		unsigned int n = 0;
+
+		check_part(root, data, size, 0);
+		flatten(root, flat, &n, N_ELEMENTS(flat));
+		if (n != t->nparts)
+			fail_msg("%s: %u parts, expected %u", t->name, n,
+				 t->nparts);
+		for (unsigned int i = 0; i < n; i++) {
+			const struct dc_part *e = &t->parts[i];
+			const struct message_part *p = flat[i];
+
+			CHECK(pos, p->header_offset);
+			CHECK(hs, p->header_size);
+			CHECK(hl, p->header_lines);
+			CHECK(bs, p->body_size);
+			CHECK(bl, p->body_lines);
+			CHECK(desc, descendants(p));
+			CHECK(flags, p->flags & FLAG_MASK);
+		}
+		message_part_free(&root);
+	}
+}
+
 static const char *const sample_msgs[] = {
 	"From: a@b\nSubject: hi\n\nbody\n",
 	"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n"
@@ -333,7 +571,11 @@ static void test_parser_many_parts(void **state)
 	str_append(msg, "--z--\r\n");
 	root = message_parse(str_data(msg), str_len(msg));
 	assert_int_equal(root->children_count, MESSAGE_PARSER_MAX_PARTS - 1);
-	/* the rest is body text of the multipart */
+	/* as in Dovecot, the last part allowed gets the rest of the data */
+	const struct message_part *last = root->children;
+	while (last->next != NULL)
+		last = last->next;
+	assert_int_equal(last->body_offset + last->body_size, str_len(msg));
 	assert_int_equal(root->body_offset + root->body_size, str_len(msg));
 	message_part_free(&root);
 	assert_int_equal(parse_and_check(str_data(msg), str_len(msg)),
@@ -559,6 +801,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parser_structure),
+		cmocka_unit_test(test_parser_dovecot_cases),
 		cmocka_unit_test(test_parser_prefixes),
 		cmocka_unit_test(test_parser_garbage),
 		cmocka_unit_test(test_parser_deep_nesting),
