@@ -232,7 +232,8 @@ static int fetch(struct pop3_client *client, uint32_t msgnum, uint64_t lines,
 	if (!top) {
 		pop3_client_send_line(client, "+OK %llu octets",
 			(unsigned long long)client->message_sizes[msgnum]);
-		if ((mailbox_get(client->box, msgnum + 1)->flags & MAIL_SEEN) == 0) {
+		const struct mail_record *rec = mailbox_get(client->box, msgnum + 1);
+		if (rec != NULL && (rec->flags & MAIL_SEEN) == 0) {
 			client->seen_bitmask[msgnum / 8] |= 1 << (msgnum % 8);
 			client->seen_changes++;
 		}
