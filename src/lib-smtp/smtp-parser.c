@@ -71,7 +71,13 @@ int smtp_command_parser_next(struct smtp_command_parser *parser,
 			     size_t *consumed_r, struct smtp_command *cmd_r,
 			     const char **error_r)
 {
-	const unsigned char *p = data, *lf = memchr(data, '\n', size);
+	const unsigned char *p = data, *lf;
+
+	if (size == 0) {
+		*consumed_r = 0;
+		return 0;
+	}
+	lf = memchr(data, '\n', size);
 	size_t chunk = lf == NULL ? size : (size_t)(lf - p);
 
 	*consumed_r = lf == NULL ? size : chunk + 1;

@@ -82,6 +82,19 @@ static void test_command_parser(void **state)
 	}
 }
 
+static void test_command_parser_empty_input(void **state)
+{
+	struct smtp_command_parser *parser = smtp_command_parser_create(0);
+	struct smtp_command cmd;
+	const char *error;
+	size_t consumed = 99;
+
+	assert_int_equal(smtp_command_parser_next(parser, NULL, 0, &consumed,
+						  &cmd, &error), 0);
+	assert_int_equal(consumed, 0);
+	smtp_command_parser_destroy(&parser);
+}
+
 static void test_command_parser_limits(void **state)
 {
 	string_t *in = str_new(10000);
@@ -429,6 +442,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_parser),
+		cmocka_unit_test(test_command_parser_empty_input),
 		cmocka_unit_test(test_command_parser_limits),
 		cmocka_unit_test(test_command_parser_garbage),
 		cmocka_unit_test(test_path),
