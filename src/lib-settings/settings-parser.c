@@ -281,7 +281,12 @@ static int parse_keyvalue(struct config_parser *ctx, const char *key,
 		if (*p == '\0')
 			return config_error(ctx, "Invalid setting %s: missing "
 					    "file name after '<'", key);
-		char *path = path_relative(ctx->file, p);
+		/* loft extension: <"path with # or spaces" */
+		size_t plen = strlen(p);
+		char *unquoted = plen >= 2 && p[0] == '"' && p[plen - 1] == '"' ?
+			unescape(p + 1, plen - 2) : i_strdup(p);
+		char *path = path_relative(ctx->file, unquoted);
+		free(unquoted);
 		if (settings_global_is_file(key, &path_alias) ||
 		    type == BLOCK_SKIP || !settings_global_is_implemented(key)) {
 			/* keep the path: TLS code loads it, and unsupported
@@ -302,6 +307,15 @@ static int parse_keyvalue(struct config_parser *ctx, const char *key,
 		final = i_strdup(value);
 	} else if (expand_vars(ctx, value, &final) < 0) {
 		return -1;
+	}
+	bool path_alias;
+	if (!keyfile && final[0] != '\0' && type != BLOCK_SKIP &&
+	    settings_global_is_file(key, &path_alias) && path_alias) {
+		/* 2.4 ssl_server_cert_file = path: relative to the config
+		   file like "ssl_cert = <path" */
+		char *path = path_relative(ctx->file, final);
+		free(final);
+		final = path;
 	}
 	ret = config_block_setting(ctx, key, final, keyfile);
 	free(final);

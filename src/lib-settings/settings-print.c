@@ -19,12 +19,8 @@ static bool value_needs_quotes(const char *v)
 	return strpbrk(v, "#$\"'\n\r") != NULL;
 }
 
-static void print_value(FILE *out, const char *v)
+static void print_value_quoted(FILE *out, const char *v)
 {
-	if (!value_needs_quotes(v)) {
-		fputs(v, out);
-		return;
-	}
 	fputc('"', out);
 	for (; *v != '\0'; v++) {
 		switch (*v) {
@@ -39,6 +35,14 @@ static void print_value(FILE *out, const char *v)
 	fputc('"', out);
 }
 
+static void print_value(FILE *out, const char *v)
+{
+	if (value_needs_quotes(v))
+		print_value_quoted(out, v);
+	else
+		fputs(v, out);
+}
+
 static void indent(FILE *out, unsigned int level)
 {
 	for (unsigned int i = 0; i < level; i++)
@@ -51,7 +55,11 @@ static void print_kv(FILE *out, unsigned int level, const char *key,
 	indent(out, level);
 	fprintf(out, "%s =", key);
 	if (keyfile && value[0] != '\0') {
-		fprintf(out, " <%s", value);
+		fputs(" <", out);
+		if (value_needs_quotes(value) || value[0] == '"')
+			print_value_quoted(out, value);
+		else
+			fputs(value, out);
 	} else if (value[0] != '\0') {
 		fputc(' ', out);
 		print_value(out, value);
@@ -146,11 +154,12 @@ static void print_service(const struct print_ctx *ctx,
 	setting_table_defaults(&settings_unix_listener_table, &unix_def);
 	settings_service_init(&svc_def, s->name);
 	settings_service_resolve(set, &svc_def);
+	/* -n: skip a service identical to its default; one that has no
+	   default is always printed, as its existence is the setting */
+	bool differs = !nd || ref == NULL;
 	if (ref == NULL)
 		ref = &svc_def;
-
-	/* -n: skip a service identical to its default */
-	bool differs = !nd || count_diff(&settings_service_table, s, ref) > 0 ||
+	differs = differs || count_diff(&settings_service_table, s, ref) > 0 ||
 		s->inet_listeners_count != ref->inet_listeners_count ||
 		s->unix_listeners_count != ref->unix_listeners_count;
 	for (unsigned int i = 0; !differs && i < s->inet_listeners_count; i++) {

@@ -896,6 +896,23 @@ static void test_print_roundtrip(void **state)
 	free(out_a);
 	settings_free(&set);
 
+	/* a service without defaults is printed even when empty; paths
+	   with '#' or spaces are quoted */
+	set = parse_ok("service extra {\n}\nssl_cert = <\"/a # b \"\n"
+		       "ssl_server_key_file = \"/k #1\"\n");
+	assert_string_equal(set->ssl_cert_path, "/a # b ");
+	assert_string_equal(set->ssl_key_path, "/k #1");
+	out_n = print_to_string(set, true);
+	assert_non_null(strstr(out_n, "\nservice extra {\n}\n"));
+	assert_non_null(strstr(out_n, "\nssl_cert = <\"/a # b \"\n"));
+	assert_non_null(strstr(out_n, "\nssl_key = <\"/k #1\"\n"));
+	set2 = parse_ok(out_n);
+	assert_string_equal(set2->ssl_cert_path, "/a # b ");
+	assert_non_null(settings_service_find(set2, "extra"));
+	settings_free(&set2);
+	free(out_n);
+	settings_free(&set);
+
 	/* defaults print nothing but the header with -n */
 	set = settings_defaults();
 	out_n = print_to_string(set, true);
@@ -1118,6 +1135,96 @@ static void test_config_garbage(void **state)
 	}
 }
 
+/* Generated configs: whatever parses must survive -n print + reparse
+   and a snapshot round-trip unchanged. */
+static void test_generated_roundtrip(void **state)
+{
+	static const char *const keys[] = {
+		"ssl", "protocols", "listen", "port", "address", "mode", "user",
+		"driver", "args", "inbox", "separator", "special_use", "auto",
+		"mail_plugins", "auth_mechanisms", "login_greeting",
+		"first_valid_uid", "vsz_limit", "process_limit",
+		"restart_request_count", "mail_driver", "mail_path", "ssl_cert",
+		"imap_max_line_length", "default_fields", "list", "haproxy",
+		"imap", "result_success", "type", "path", "auth_allow_cleartext",
+		"ssl_server_cert_file", "imap_capability", "postmaster_address" };
+	static const char *const vals[] = {
+		"yes", "no", "required", "imap pop3", "$protocols x", "0", "143",
+		"0666", "10M", "\"q # v\"", "'a\\'b'", "<file", "children",
+		"create", "subscribe", "continue", "\\Drafts", "plain login", "",
+		"$ssl", "shared", "/tmp/x" };
+	static const char *const blocks[] = {
+		"service imap-login", "service x", "inet_listener imap",
+		"inet_listener", "unix_listener lmtp", "passdb", "userdb static",
+		"namespace inbox", "mailbox Drafts", "mailbox \"A B\"",
+		"protocol imap", "protocol !lda", "local 1.2.3.4",
+		"remote 10.0.0.0/8", "local_name a.b", "plugin", "dict",
+		"fields", "protocols", "metric m" };
+	unsigned int accepted = 0;
+
+	srandom(7);
+	for (int round = 0; round < 3000; round++) {
+		string_t *text = str_new(256);
+		int depth = 0, n = (int)(random() % 30);
+		for (int i = 0; i < n; i++) {
+			int k = (int)(random() % 10);
+			if (k < 5)
+				str_printfa(text, "%s = %s\n",
+					    keys[random() % N_ELEMENTS(keys)],
+					    vals[random() % N_ELEMENTS(vals)]);
+			else if (k < 7 && depth < 5) {
+				str_printfa(text, "%s {\n",
+					    blocks[random() % N_ELEMENTS(blocks)]);
+				depth++;
+			} else if (depth > 0) {
+				str_append(text, "}\n");
+				depth--;
+			}
+		}
+		while (depth-- > 0)
+			str_append(text, "}\n");
+
+		struct loft_settings *set, *set2;
+		char *error;
+		if (settings_read_string("gen.conf", str_c(text), str_len(text),
+					 &set, &error) < 0) {
+			assert_true(str_begins(error, "gen.conf:"));
+			free(error);
+			str_free(&text);
+			continue;
+		}
+		accepted++;
+		char *out_n = print_to_string(set, true);
+		if (settings_read_string("gen.conf", out_n, strlen(out_n),
+					 &set2, &error) < 0)
+			fail_msg("%s\nconfig:\n%s\nprinted:\n%s", error,
+				 str_c(text), out_n);
+		char *a1 = print_to_string(set, false);
+		char *a2 = print_to_string(set2, false);
+		if (strcmp(a1, a2) != 0)
+			fail_msg("-a differs after reparse of:\n%s", str_c(text));
+		free(a1);
+		free(a2);
+		free(out_n);
+		settings_free(&set2);
+
+		string_t *s1 = str_new(1024), *s2 = str_new(1024);
+		settings_snapshot_serialize(set, s1);
+		assert_int_equal(settings_snapshot_parse(str_data(s1), str_len(s1),
+							 &set2, &error), 0);
+		settings_snapshot_serialize(set2, s2);
+		assert_int_equal(str_len(s1), str_len(s2));
+		assert_memory_equal(str_data(s1), str_data(s2), str_len(s1));
+		str_free(&s1);
+		str_free(&s2);
+		settings_free(&set2);
+		settings_free(&set);
+		str_free(&text);
+	}
+	/* the generator must produce a fair share of valid configs */
+	assert_true(accepted > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1139,6 +1246,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_garbage),
 		cmocka_unit_test(test_config_truncated),
 		cmocka_unit_test(test_config_garbage),
+		cmocka_unit_test(test_generated_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
