@@ -18,7 +18,7 @@ import re
 import urllib.parse
 
 __all__ = ["parse_imap", "parse_bodystructure", "parse_dump",
-           "parse_dump_multi",
+           "parse_dump_multi", "imap_fetch_items", "imap_part_fetcher",
            "check_message", "check_syntax", "crlf"]
 
 
@@ -112,6 +112,49 @@ def _params(lst):
     if not isinstance(lst, list) or len(lst) % 2:
         raise ImapSyntaxError("bad parameter list")
     return [(_s(lst[i]), _s(lst[i + 1])) for i in range(0, len(lst), 2)]
+
+
+def imap_fetch_items(conn, uid, items):
+    """UID FETCH one message with imaplib and return {item name: raw
+    value bytes} (e.g. {"ENVELOPE": b'("date" ...)', "BODY[1]": b"..."}).
+    Literals in the response are kept as "{n}\r\n<bytes>" so the raw
+    ENVELOPE/BODYSTRUCTURE text can be given to check_message(); for
+    BODY[...] items the value is the section's bytes."""
+    typ, data = conn.uid("FETCH", str(uid), "(%s)" % items)
+    if typ != "OK":
+        raise ImapSyntaxError("FETCH failed: %r" % (data,))
+    raw = b""
+    for x in data:
+        if isinstance(x, tuple):
+            raw += x[0] + b"\r\n" + x[1]
+        elif x is not None:
+            raw += x
+    m = re.match(rb"\d+ \(", raw)
+    if not m:
+        raise ImapSyntaxError("bad FETCH response %r" % raw[:80])
+    pos, out = m.end(), {}
+    while pos < len(raw) and raw[pos:pos + 1] != b")":
+        nm = re.compile(rb"[^ ()\"{\r\n]+").match(raw, pos)
+        if not nm:
+            raise ImapSyntaxError("bad FETCH item at %r" % raw[pos:pos + 40])
+        name = nm.group(0).decode()
+        start = nm.end() + 1
+        value, end = _parse_value(raw, start, 0)
+        out[name.upper()] = value if name.upper().startswith("BODY[") \
+            else raw[start:end]
+        pos = end + 1 if raw[end:end + 1] == b" " else end
+    return out
+
+
+def imap_part_fetcher(conn, uid):
+    """part_fetcher for check_message() backed by UID FETCH BODY.PEEK."""
+    def fetch(section):
+        items = imap_fetch_items(conn, uid, "BODY.PEEK[%s]" % section)
+        for name, value in items.items():
+            if name.startswith("BODY["):
+                return value or b""
+        raise ImapSyntaxError("no BODY[%s] in response" % section)
+    return fetch
 
 
 def parse_bodystructure(value, extended=True):
@@ -459,7 +502,9 @@ def check_message(raw, envelope_text, bodystructure_text, part_fetcher,
                   malformed=False):
     """Return a list of problems (empty = agrees with Python).
 
-    raw: the message bytes as stored. part_fetcher(section) returns the
+    raw: the message bytes as the server serves them (BODY.PEEK[]; a
+    server that prepends Return-Path etc. serves those too; LF or CRLF
+    line ends both work). part_fetcher(section) returns the
     bytes of BODY[section] (e.g. "1", "1.2.MIME"). With malformed=True
     only syntax and self-consistency are checked (Python and Dovecot are
     both "right" in different ways about broken MIME)."""
