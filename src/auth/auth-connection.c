@@ -1,5 +1,6 @@
 /* Client connections of the auth process. */
-#include "auth-connection.h"
+#include "auth-connection-private.h"
+#include "auth-sasl-server.h"
 #include "auth-protocol.h"
 #include "auth-request.h"
 #include "log.h"
@@ -17,16 +18,6 @@ struct delayed_reply {
 	char *line;
 };
 
-struct auth_connection {
-	struct auth_connection *prev, *next;
-	struct auth *auth;
-	struct event_base *base;
-	struct bufferevent *bev;
-	struct delayed_reply *delayed;
-	unsigned int delayed_count;
-	bool userdb;
-};
-
 static struct auth_connection *connections;
 static unsigned int connections_count;
 
@@ -37,7 +28,7 @@ unsigned int auth_connections_count(void)
 	return connections_count;
 }
 
-static void conn_write(struct auth_connection *conn, const char *line)
+void auth_connection_write(struct auth_connection *conn, const char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(conn->bev);
 	if (evbuffer_get_length(out) > AUTH_CONNECTION_MAX_OUTPUT) {
@@ -72,16 +63,17 @@ static void delayed_timeout(evutil_socket_t fd, short what, void *ctx)
 
 	d->line = NULL;
 	delayed_free(d);
-	conn_write(conn, line);
+	auth_connection_write(conn, line);
 	free(line);
 }
 
-static void reply_send(struct auth_connection *conn, char *line, bool delay)
+void auth_connection_reply(struct auth_connection *conn, char *line,
+			   bool delay)
 {
 	unsigned int secs = auth_settings(conn->auth)->auth_failure_delay;
 
 	if (!delay || secs == 0) {
-		conn_write(conn, line);
+		auth_connection_write(conn, line);
 		free(line);
 		return;
 	}
@@ -138,7 +130,7 @@ static void send_error(struct auth_connection *conn, uint32_t id,
 	str_printfa(line, "ERROR\t%u", id);
 	append_kv(line, "reason", reason);
 	str_append_c(line, '\n');
-	conn_write(conn, str_c(line));
+	auth_connection_write(conn, str_c(line));
 	str_free(&line);
 }
 
@@ -155,7 +147,7 @@ static void request_fill(struct auth_connection *conn, char **args,
 	info->mech = auth_protocol_args_find(args, 2, "mech");
 	const char *secured = auth_protocol_args_find(args, 2, "secured");
 	info->secured = secured != NULL && strcmp(secured, "1") == 0;
-	info->trusted = conn->userdb;
+	info->trusted = (conn->type == AUTH_CONNECTION_USERDB);
 }
 
 static void handle_pass(struct auth_connection *conn, uint32_t id, char **args)
@@ -173,13 +165,13 @@ static void handle_pass(struct auth_connection *conn, uint32_t id, char **args)
 		memset(&reply, 0, sizeof(reply));
 		reply.status = AUTH_REQUEST_TEMPFAIL;
 		reply.reason = i_strdup("Too many pending requests");
-		reply_send(conn, reply_format("FAIL", id, &reply), false);
+		auth_connection_reply(conn, reply_format("FAIL", id, &reply), false);
 		auth_request_reply_free(&reply);
 		return;
 	}
 	auth_request_pass(conn->auth, &info, &reply);
 	bool failed = reply.status != AUTH_REQUEST_OK;
-	reply_send(conn, reply_format(failed ? "FAIL" : "OK", id, &reply),
+	auth_connection_reply(conn, reply_format(failed ? "FAIL" : "OK", id, &reply),
 		   reply.status == AUTH_REQUEST_FAIL);
 	auth_request_reply_free(&reply);
 }
@@ -190,7 +182,7 @@ static void handle_user(struct auth_connection *conn, uint32_t id, char **args)
 	struct auth_request_reply reply;
 	const char *cmd;
 
-	if (!conn->userdb) {
+	if (!(conn->type == AUTH_CONNECTION_USERDB)) {
 		send_error(conn, id, "USER is allowed only on the auth-userdb socket");
 		return;
 	}
@@ -206,7 +198,7 @@ static void handle_user(struct auth_connection *conn, uint32_t id, char **args)
 		free(reply.user);
 		reply.user = NULL;
 	}
-	reply_send(conn, reply_format(cmd, id, &reply), false);
+	auth_connection_reply(conn, reply_format(cmd, id, &reply), false);
 	auth_request_reply_free(&reply);
 }
 
@@ -216,6 +208,11 @@ static void handle_line(struct auth_connection *conn, const char *line,
 	char **args;
 	const char *error;
 	uint32_t id = 0;
+
+	if (conn->type == AUTH_CONNECTION_SASL) {
+		auth_sasl_server_input(conn, line, len);
+		return;
+	}
 
 	if (auth_protocol_parse_line(line, len, &args, &error) < 0) {
 		send_error(conn, 0, error);
@@ -280,14 +277,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *ctx)
 }
 
 void auth_connection_create(struct auth *auth, struct event_base *base,
-			    int fd, bool userdb)
+			    int fd, enum auth_connection_type type)
 {
 	struct auth_connection *conn = i_new(struct auth_connection, 1);
 	char version[64];
 
 	conn->auth = auth;
 	conn->base = base;
-	conn->userdb = userdb;
+	conn->type = type;
 	evutil_make_socket_nonblocking(fd);
 	conn->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (conn->bev == NULL) {
@@ -302,13 +299,23 @@ void auth_connection_create(struct auth *auth, struct event_base *base,
 		connections->prev = conn;
 	connections = conn;
 	connections_count++;
+	if (type == AUTH_CONNECTION_SASL) {
+		auth_sasl_server_handshake(conn);
+		return;
+	}
 	snprintf(version, sizeof(version), "VERSION\t%u\t%u\n",
 		 AUTH_PROTOCOL_MAJOR_VERSION, AUTH_PROTOCOL_MINOR_VERSION);
 	bufferevent_write(conn->bev, version, strlen(version));
 }
 
+void auth_connection_close(struct auth_connection *conn)
+{
+	auth_connection_destroy(conn);
+}
+
 static void auth_connection_destroy(struct auth_connection *conn)
 {
+	auth_sasl_server_deinit(conn);
 	while (conn->delayed != NULL)
 		delayed_free(conn->delayed);
 	if (conn->prev != NULL)

@@ -13,11 +13,20 @@ struct auth;
    disconnected. */
 #define AUTH_CONNECTION_MAX_OUTPUT (1024 * 1024)
 
-/* Take over fd (a connected unix socket). userdb = the connection came
-   from the auth-userdb socket: USER requests are allowed there and
-   the plaintext-auth check is skipped (lmtp, loftadm). */
+enum auth_connection_type {
+	/* loft protocol (auth-protocol.h), PASS only: login processes */
+	AUTH_CONNECTION_LOGIN,
+	/* loft protocol, PASS and USER, no plaintext-auth check: lmtp,
+	   loftadm (the auth-userdb socket) */
+	AUTH_CONNECTION_USERDB,
+	/* Dovecot's auth client protocol (SASL server for Postfix/Exim),
+	   see auth-sasl-server.h */
+	AUTH_CONNECTION_SASL,
+};
+
+/* Take over fd (a connected unix socket). */
 void auth_connection_create(struct auth *auth, struct event_base *base,
-			    int fd, bool userdb);
+			    int fd, enum auth_connection_type type);
 /* Close every connection (shutdown). */
 void auth_connections_destroy_all(void);
 unsigned int auth_connections_count(void);

@@ -19,14 +19,14 @@ struct auth_listener {
 	struct evconnlistener *listener;
 	struct auth *auth;
 	struct event_base *base;
-	bool userdb;
+	enum auth_connection_type type;
 };
 
 static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 		      struct sockaddr *addr, int socklen, void *ctx)
 {
 	struct auth_listener *l = ctx;
-	auth_connection_create(l->auth, l->base, fd, l->userdb);
+	auth_connection_create(l->auth, l->base, fd, l->type);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *ctx)
@@ -70,9 +70,12 @@ listener_create(struct event_base *base, struct auth *auth, const char *name,
 	struct auth_listener *l = i_new(struct auth_listener, 1);
 	l->auth = auth;
 	l->base = base;
-	/* auth-userdb (lmtp, loftadm) may do USER lookups; auth-login and
-	   any other listener only PASS */
-	l->userdb = strstr(name, "userdb") != NULL;
+	/* auth-login: login processes (PASS); auth-userdb: lmtp and loftadm
+	   (PASS, USER); any other unix_listener of service auth (Postfix's
+	   private/auth, auth-client): Dovecot's SASL client protocol */
+	l->type = strcmp(name, "auth-login") == 0 ? AUTH_CONNECTION_LOGIN :
+		strcmp(name, "auth-userdb") == 0 ? AUTH_CONNECTION_USERDB :
+		AUTH_CONNECTION_SASL;
 	evutil_make_socket_nonblocking(fd);
 	l->listener = evconnlistener_new(base, accept_cb, l,
 					 LEV_OPT_CLOSE_ON_FREE, -1, fd);

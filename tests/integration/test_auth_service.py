@@ -136,6 +136,7 @@ auth_debug = yes
 auth_failure_delay = %(delay)d
 disable_plaintext_auth = yes
 auth_username_format = %%Lu
+auth_mechanisms = plain login
 passdb {
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%%u %(users)s
@@ -147,7 +148,7 @@ userdb {
 """ % {"tmp": tmp, "users": users, "delay": DELAY})
     paths = {}
     socks = []
-    for fd, name in ((5, "auth-login"), (6, "auth-userdb")):
+    for fd, name in ((5, "auth-login"), (6, "auth-userdb"), (7, "auth")):
         path = os.path.join(tmp, name)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(path)
@@ -157,18 +158,19 @@ userdb {
     log_path = os.path.join(tmp, "auth.log")
     log = open(log_path, "wb")
     env = dict(os.environ)
-    env["LOFT_LISTENERS"] = "auth-login:5:unix,auth-userdb:6:unix"
+    # "auth": a unix_listener like Postfix's private/auth (Dovecot SASL)
+    env["LOFT_LISTENERS"] = "auth-login:5:unix,auth-userdb:6:unix,auth:7:unix"
 
     # high copies, so that the dup2()s to 5 and 6 can't clobber them
     high = [fcntl.fcntl(s.fileno(), fcntl.F_DUPFD, 100) for s in socks]
 
     def handover():
-        os.dup2(high[0], 5)
-        os.dup2(high[1], 6)
+        for i, fd in enumerate(high):
+            os.dup2(fd, 5 + i)
 
     proc = subprocess.Popen([AUTH_BIN, "-c", conf], env=env, stdout=log,
                             stderr=subprocess.STDOUT, preexec_fn=handover,
-                            pass_fds=(5, 6))
+                            pass_fds=(5, 6, 7))
     for s in socks:
         s.close()
     for fd in high:
@@ -179,6 +181,7 @@ userdb {
     ctx = Ctx()
     ctx.proc, ctx.tmp, ctx.users, ctx.log_path = proc, tmp, users, log_path
     ctx.login, ctx.userdb = paths["auth-login"], paths["auth-userdb"]
+    ctx.sasl = paths["auth"]
     yield ctx
     proc.terminate()
     try:
@@ -439,3 +442,124 @@ def test_started_by_hand_without_listeners():
         assert b"ERROR: AddressSanitizer" not in logtext
     finally:
         shutil.rmtree(tmp)
+
+
+class DovecotSaslClient:
+    """The client side of Dovecot's auth protocol, as Postfix speaks it."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buf = b""
+        self.sock.sendall(b"VERSION\t1\t0\nCPID\t%d\n" % os.getpid())
+        self.handshake = []
+        while True:
+            line = self.read_line()
+            self.handshake.append(line)
+            if line == ["DONE"]:
+                break
+
+    def read_line(self):
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("connection closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode().split("\t")
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+
+    def close(self):
+        self.sock.close()
+
+
+def b64(data):
+    return base64.b64encode(data.encode()).decode()
+
+
+def test_dovecot_sasl_postfix(auth):
+    c = DovecotSaslClient(auth.sasl)
+    assert c.handshake[0] == ["VERSION", "1", "2"]
+    assert ["MECH", "PLAIN", "plaintext"] in c.handshake
+    assert ["MECH", "LOGIN", "plaintext"] in c.handshake
+    assert any(line[0] == "SPID" for line in c.handshake)
+    assert any(line[0] == "COOKIE" and len(line[1]) == 32 for line in c.handshake)
+    base = "service=smtp\tnologin\tlip=192.0.2.1\trip=192.0.2.9"
+    # PLAIN with an initial response, over TLS
+    c.send("AUTH\t1\tPLAIN\t%s\tsecured\tresp=%s" % (
+        base, b64("\0bob\0" + PASSWORDS["bob"])))
+    assert c.read_line() == ["OK", "1", "user=bob"]
+    # LOGIN, step by step
+    c.send("AUTH\t2\tLOGIN\t%s\tsecured" % base)
+    assert c.read_line() == ["CONT", "2", b64("Username:")]
+    c.send("CONT\t2\t%s" % b64("Gina"))
+    assert c.read_line() == ["CONT", "2", b64("Password:")]
+    c.send("CONT\t2\t%s" % b64(PASSWORDS["gina"]))
+    assert c.read_line() == ["OK", "2", "user=gina"]
+    # PLAIN without initial response
+    c.send("AUTH\t3\tPLAIN\t%s\tsecured" % base)
+    assert c.read_line() == ["CONT", "3", ""]
+    c.send("CONT\t3\t%s" % b64("\0carol\0" + PASSWORDS["carol"]))
+    assert c.read_line() == ["OK", "3", "user=carol"]
+    # a cancelled exchange says nothing
+    c.send("AUTH\t4\tLOGIN\t%s\tsecured" % base)
+    assert c.read_line()[:2] == ["CONT", "4"]
+    c.send("CANCEL\t4")
+    # failures: wrong password (delayed), plaintext without TLS from a
+    # remote address, unknown mechanism, bad base64
+    start = time.monotonic()
+    c.send("AUTH\t5\tPLAIN\t%s\tsecured\tresp=%s" % (
+        base, b64("\0bob\0wrong-password-xyz")))
+    c.send("AUTH\t6\tPLAIN\t%s\tresp=%s" % (
+        base, b64("\0bob\0" + PASSWORDS["bob"])))
+    c.send("AUTH\t7\tCRAM-MD5\t%s" % base)
+    c.send("AUTH\t8\tPLAIN\t%s\tsecured\tresp=!!!" % base)
+    # from localhost, plaintext is fine without TLS
+    c.send("AUTH\t9\tPLAIN\tservice=smtp\tlip=127.0.0.1\trip=127.0.0.1\tresp=%s"
+           % b64("\0gina\0" + PASSWORDS["gina"]))
+    got = {}
+    for _ in range(5):
+        line = c.read_line()
+        got[int(line[1])] = line
+    assert got[9] == ["OK", "9", "user=gina"]
+    assert got[5][0] == "FAIL" and "user=bob" in got[5]
+    assert got[6][0] == "FAIL" and any("Plaintext" in f for f in got[6])
+    assert got[7][0] == "FAIL"
+    assert got[8][0] == "FAIL"
+    assert time.monotonic() - start >= DELAY * 0.9
+    assert not any("temp" in line for line in got.values())
+    c.close()
+
+
+def test_dovecot_sasl_bad_clients(auth):
+    # a client that doesn't start with VERSION 1 is dropped
+    for first in ("AUTH\t1\tPLAIN\tservice=smtp", "VERSION\t2\t0", "GARBAGE"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(auth.sasl)
+        s.sendall(first.encode() + b"\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        assert b"DONE" in data
+        s.close()
+    c = DovecotSaslClient(auth.sasl)
+    c.send("AUTH\tnotanumber\tPLAIN\tservice=smtp")
+    with pytest.raises(EOFError):
+        c.read_line()
+    c.close()
+    # a duplicate id closes the connection too
+    c = DovecotSaslClient(auth.sasl)
+    c.send("AUTH\t1\tLOGIN\tservice=smtp\tsecured")
+    assert c.read_line()[:2] == ["CONT", "1"]
+    c.send("AUTH\t1\tLOGIN\tservice=smtp\tsecured")
+    with pytest.raises(EOFError):
+        c.read_line()
+    c.close()
+    assert auth.proc.poll() is None

@@ -1,0 +1,32 @@
+#ifndef LOFT_AUTH_CONNECTION_PRIVATE_H
+#define LOFT_AUTH_CONNECTION_PRIVATE_H
+/* Shared by the protocol handlers of auth connections. */
+#include "auth-connection.h"
+
+struct auth_sasl_request;
+
+struct auth_connection {
+	struct auth_connection *prev, *next;
+	struct auth *auth;
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct delayed_reply *delayed;
+	unsigned int delayed_count;
+	enum auth_connection_type type;
+	/* SASL: requests waiting for a CONT from the client */
+	struct auth_sasl_request *sasl_requests;
+	unsigned int sasl_requests_count;
+	bool sasl_handshake_done;
+};
+
+/* Queue a complete reply line (with LF). May destroy conn when the
+   client doesn't read its replies. */
+void auth_connection_write(struct auth_connection *conn, const char *line);
+/* Send line (i_malloc'd, taken over) now, or after auth_failure_delay
+   seconds when delay is true. */
+void auth_connection_reply(struct auth_connection *conn, char *line,
+			   bool delay);
+/* Close the connection (e.g. after a protocol violation). */
+void auth_connection_close(struct auth_connection *conn);
+
+#endif
