@@ -201,9 +201,15 @@ struct loft_settings {
 };
 
 /* Read a Dovecot-syntax config file (with !include, !include_try,
-   "key = <file" values, nested blocks). Unknown settings and invalid
-   values fail with "file:line: message" in *error_r (caller frees).
-   Returns 0 on success, -1 on error. */
+   globs, "key = <file" values, nested blocks, $variables). Unknown
+   settings and invalid values fail with "file:line: message" in
+   *error_r (caller frees). Known Dovecot settings loft does not
+   implement are accepted and listed in (*set_r)->warnings. Relative
+   include and "<file" paths are relative to the including file; paths
+   kept in the settings are made absolute. Limits: 64 KiB per line
+   (after "\" continuation and $expansion), 16 MiB per file, 64 MiB in
+   all, !include depth 16, block depth 16. Returns 0 on success, -1 on
+   error. */
 int settings_read(const char *path, struct loft_settings **set_r,
 		  char **error_r);
 /* Same as settings_read(), but from a string (tests, fuzzing); name is
@@ -217,7 +223,9 @@ void settings_log_warnings(const struct loft_settings *set);
    set. Returns 0, or -1 with *error_r (caller frees). */
 int settings_apply_protocol(struct loft_settings *set, const char *protocol,
 			    char **error_r);
-/* Defaults only (used by tests and when no file is given). */
+/* Defaults only (used by tests and when no file is given): Dovecot 2.3
+   defaults with loft's base_dir and greeting, the default services and
+   an inbox namespace. */
 struct loft_settings *settings_defaults(void);
 void settings_free(struct loft_settings **set);
 
@@ -227,7 +235,7 @@ void settings_print(const struct loft_settings *set, bool non_default_only,
 		    FILE *out);
 
 /* Serialize the whole settings to fd (master -> services) and read it
-   back. The format is a "LOFTSET1" magic, a 32-bit payload length and a
+   back; every field round-trips. The format is a "LOFTSET1" magic, a 32-bit payload length and a
    table-driven binary payload; the reader reads exactly that many bytes
    (at most 64 MiB), checks every length and rejects trailing bytes. If
    fd is seekable the snapshot is read from offset 0. Returns 0 / -1
@@ -235,7 +243,7 @@ void settings_print(const struct loft_settings *set, bool non_default_only,
 int settings_snapshot_write(const struct loft_settings *set, int fd);
 int settings_snapshot_read(int fd, struct loft_settings **set_r,
 			   char **error_r);
-/* The same, to and from memory. Buffer is malloced, caller frees. */
+/* The same, to and from memory (serialize appends to dest). */
 void settings_snapshot_serialize(const struct loft_settings *set,
 				 string_t *dest);
 int settings_snapshot_parse(const void *data, size_t size,
