@@ -443,3 +443,20 @@ def test_implicit_tls_listener(env):
     assert f.readline().startswith(b"221 ")
     t.close()
     assert any(m.endswith(b"\n\nimplicit\n") for m in maildir_messages(env, BOB))
+
+
+def test_disconnect_during_data_stores_nothing(env):
+    before = len(maildir_messages(env, "carol@example.com"))
+    s = socket.create_connection(("127.0.0.1", env.lmtp_port), timeout=10)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"LHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<carol@example.com>\r\n"
+              b"DATA\r\nSubject: cut\r\n\r\nhalf a mess")
+    while not f.readline().startswith(b"354"):
+        pass
+    s.shutdown(socket.SHUT_RDWR)
+    f.close()
+    s.close()
+    assert env.wait_log("lmtp", "Disconnect from 127.0.0.1: Connection closed")
+    assert LMTP(path=env.lmtp_path).lhlo()[0] == 250
+    assert len(maildir_messages(env, "carol@example.com")) == before
