@@ -1163,7 +1163,7 @@ static void test_generated_roundtrip(void **state)
 	unsigned int accepted = 0;
 
 	srandom(7);
-	for (int round = 0; round < 3000; round++) {
+	for (int round = 0; round < 1500; round++) {
 		string_t *text = str_new(256);
 		int depth = 0, n = (int)(random() % 30);
 		for (int i = 0; i < n; i++) {
@@ -1222,7 +1222,7 @@ static void test_generated_roundtrip(void **state)
 		str_free(&text);
 	}
 	/* the generator must produce a fair share of valid configs */
-	assert_true(accepted > 100);
+	assert_true(accepted > 50);
 }
 
 int main(void)
