@@ -397,6 +397,8 @@ static void header_finished(struct parser *ctx, struct header_state *hs,
 		else
 			part->flags |= MESSAGE_PART_FLAG_TEXT;
 	}
+	if (!eoh)
+		part->flags |= MESSAGE_PART_FLAG_NO_HEADER_END;
 	part->header_size = header_end - part->header_offset;
 	part->body_offset = header_end;
 	part->header_lines = count_lf(ctx->data + part->header_offset,
@@ -456,6 +458,7 @@ static void parse_header(struct parser *ctx)
 			part->header_size -= nl;
 			part->body_offset -= nl;
 			part->header_lines--;
+			part->flags |= MESSAGE_PART_FLAG_NO_HEADER_END;
 			ctx->first_line_end = part->body_offset;
 		}
 	}

@@ -6,8 +6,10 @@
    (as mailbox_msg_read() returns it); bare LF line ends are tolerated
    and counted as line ends. The parser never fails: malformed input
    yields a best-effort tree, the way Dovecot's message-parser does
-   (missing boundaries → the part runs to the end of its parent, a
-   multipart without boundary parameter is treated as text/plain, etc.).
+   (a missing closing boundary → the part runs to the end of its
+   parent; a multipart without boundary parameter has no children and
+   BODYSTRUCTURE shows one empty text/plain part in it; a boundary line
+   of an outer multipart ends inner parts, even inside a header).
 
    Limits, as Dovecot's message-parser applies them:
      MESSAGE_PARSER_MAX_NESTING  nested multipart / message/rfc822 depth;
@@ -30,22 +32,22 @@
 #define MESSAGE_PARSER_MAX_FIELD_SIZE (64 * 1024)
 
 enum message_part_flags {
-	/* Content-Type: multipart/... with a boundary (children are the
-	   body parts) */
+	/* Content-Type: multipart/... (children are the body parts; none
+	   if the boundary parameter is missing) */
 	MESSAGE_PART_FLAG_MULTIPART = 0x01,
 	/* multipart/digest: children default to message/rfc822 */
 	MESSAGE_PART_FLAG_MULTIPART_DIGEST = 0x02,
-	/* message/rfc822 (or message/global): children holds exactly one
-	   part, the encapsulated message */
+	/* message/rfc822 (only that, as Dovecot): children holds exactly
+	   one part, the encapsulated message */
 	MESSAGE_PART_FLAG_MESSAGE_RFC822 = 0x04,
 	/* text/... (or no Content-Type): BODY/BODYSTRUCTURE include the
 	   body line count */
 	MESSAGE_PART_FLAG_TEXT = 0x08,
-	/* header had a MIME-Version field (top level) or the part is
-	   inside a MIME multipart */
+	/* the header had a MIME-Version or Content-Type field, or the part
+	   is a body part of a multipart. Without it Content-* is ignored. */
 	MESSAGE_PART_FLAG_IS_MIME = 0x10,
-	/* the header block had no empty line ending it (the header runs
-	   to the end of the part and the body is empty) */
+	/* the header has no empty line ending it (it ran to the end of the
+	   data, or a boundary line cut it short); the body is empty */
 	MESSAGE_PART_FLAG_NO_HEADER_END = 0x20,
 };
 
@@ -63,7 +65,7 @@ struct message_part {
 	struct message_part *parent;
 	struct message_part *next;     /* next sibling */
 	struct message_part *children; /* first child */
-	unsigned int children_count;
+	unsigned int children_count;   /* direct children */
 
 	/* Byte offsets into the message data. The header starts at
 	   header_offset and is header_size bytes long, including the

@@ -140,6 +140,7 @@ static unsigned int parse_and_check(const unsigned char *data, size_t size)
 #define TX (MESSAGE_PART_FLAG_TEXT | MESSAGE_PART_FLAG_IS_MIME)
 #define FLAG_MASK (MESSAGE_PART_FLAG_MULTIPART | MESSAGE_PART_FLAG_TEXT | \
 		   MESSAGE_PART_FLAG_MESSAGE_RFC822 | MESSAGE_PART_FLAG_IS_MIME)
+#define NOEOH MESSAGE_PART_FLAG_NO_HEADER_END
 struct dc_part {
 	long pos, hs, hl, bs, bl, desc, flags;
 };
@@ -432,6 +433,11 @@ static void test_parser_structure(void **state)
 	assert_int_equal(root->body_size, 6);
 	assert_int_equal(root->body_lines, 1);
 	assert_true((root->flags & MESSAGE_PART_FLAG_TEXT) != 0);
+	assert_true((root->flags & MESSAGE_PART_FLAG_NO_HEADER_END) == 0);
+	message_part_free(&root);
+	root = message_parse((const unsigned char *)"A: b\r\nC: d", 11);
+	assert_true((root->flags & MESSAGE_PART_FLAG_NO_HEADER_END) != 0);
+	assert_int_equal(root->header_size, 11);
 	message_part_free(&root);
 	str_free(&msg);
 
