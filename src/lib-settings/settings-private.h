@@ -9,6 +9,7 @@ enum setting_type {
 	SET_STR,      /* char *, "" is stored as NULL */
 	SET_BOOL,     /* bool: yes / no */
 	SET_UINT,     /* unsigned int */
+	SET_PORT,     /* unsigned int, 0..65535 (0 = disabled) */
 	SET_OCTAL,    /* unsigned int, written in octal (unix modes) */
 	SET_SIZE,     /* uint64_t bytes: "64k", "10M", "unlimited" = 0 */
 	SET_TIME,     /* unsigned int seconds: "2 secs", "1 min" */

@@ -70,6 +70,7 @@ static void put_table(string_t *d, const struct setting_table *table,
 			put_u8(d, *CFIELD(obj, def, bool) ? 1 : 0);
 			break;
 		case SET_UINT:
+		case SET_PORT:
 		case SET_OCTAL:
 		case SET_TIME:
 			put_u32(d, *CFIELD(obj, def, unsigned int));
@@ -310,12 +311,15 @@ static bool get_table(struct reader *r, const struct setting_table *table,
 			*FIELD(obj, def, bool) = b == 1;
 			break;
 		case SET_UINT:
+		case SET_PORT:
 		case SET_OCTAL:
 		case SET_TIME:
 			if (!get_u32(r, &n))
 				return false;
 			if (def->type == SET_OCTAL && n > 07777)
 				return get_fail(r, "invalid file mode");
+			if (def->type == SET_PORT && n > 65535)
+				return get_fail(r, "invalid port");
 			*FIELD(obj, def, unsigned int) = n;
 			break;
 		case SET_SIZE:

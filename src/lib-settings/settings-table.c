@@ -104,7 +104,7 @@ static const struct setting_def service_defs[] = {
 
 static const struct setting_def inet_listener_defs[] = {
 	DEF(SET_STR, inet_listener_settings, address, ""),
-	DEF(SET_UINT, inet_listener_settings, port, "0"),
+	DEF(SET_PORT, inet_listener_settings, port, "0"),
 	DEF(SET_BOOL, inet_listener_settings, ssl, "no"),
 	DEF(SET_BOOL, inet_listener_settings, haproxy, "no"),
 };
@@ -397,8 +397,14 @@ int setting_parse(const struct setting_def *def, void *obj, const char *value,
 		}
 		return 0;
 	case SET_UINT:
+	case SET_PORT:
 		if (str_to_uint64(value, &n) < 0 || n > UINT32_MAX) {
 			*error_r = i_strdup_printf("Invalid number '%s'", value);
+			return -1;
+		}
+		if (def->type == SET_PORT && n > 65535) {
+			*error_r = i_strdup_printf("Invalid port '%s' (max 65535)",
+						   value);
 			return -1;
 		}
 		*FIELD(obj, def, unsigned int) = (unsigned int)n;
@@ -512,6 +518,7 @@ void setting_format(const struct setting_def *def, const void *obj,
 		str_append(dest, *CFIELD(obj, def, bool) ? "yes" : "no");
 		break;
 	case SET_UINT:
+	case SET_PORT:
 		str_printfa(dest, "%u", *CFIELD(obj, def, unsigned int));
 		break;
 	case SET_OCTAL:
@@ -605,6 +612,7 @@ void setting_table_copy(const struct setting_table *table, void *dest,
 			*FIELD(dest, def, bool) = *CFIELD(src, def, bool);
 			break;
 		case SET_UINT:
+		case SET_PORT:
 		case SET_OCTAL:
 		case SET_TIME:
 			*FIELD(dest, def, unsigned int) =

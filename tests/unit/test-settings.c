@@ -225,6 +225,8 @@ static const struct {
 	  "test.conf:2: Invalid setting process_limit: Invalid number 'lots'" },
 	{ "service imap-login {\n  inet_listener imap {\n    port = 70000x\n  }\n}\n",
 	  "test.conf:3: Invalid setting port: Invalid number '70000x'" },
+	{ "service imap-login {\n  inet_listener imap {\n    port = 65536\n  }\n}\n",
+	  "test.conf:3: Invalid setting port: Invalid port '65536' (max 65535)" },
 	{ "service imap-login {\n  inet_listener imaps {\n    ssl = maybe\n  }\n}\n",
 	  "test.conf:3: Invalid setting ssl: Invalid boolean value 'maybe' (use yes or no)" },
 	{ "service lmtp {\n  unix_listener lmtp {\n    mode = 0999\n  }\n}\n",
