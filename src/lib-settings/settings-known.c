@@ -87,7 +87,7 @@ static const char *const global_names[] = {
 	"ssl_server_alt_cert_file", "ssl_server_alt_key_file",
 	"ssl_client_cert_file", "ssl_client_key_file",
 	"ssl_client_require_valid_cert", "ssl_peer_certificate_fingerprint_hash",
-	"ssl_server_ca_dir", "ssl_crypto_device",
+	"ssl_server_ca_dir", "ssl_server_require_crl", "ssl_client_ca",
 	/* misc 2.4 */
 	"dict_db_config", "mail_attachment_dir", "mail_attachment_fs",
 	"mail_attachment_hash", "mail_attachment_min_size",

@@ -275,3 +275,18 @@ def test_debian_style_tree(tmp_path):
     r2 = run("-c", "dovecot.conf", "-n", cwd=str(tree))
     assert r2.returncode == 0, r2.stderr
     assert body(r2.stdout) == out
+
+
+def test_single_settings(tmp_path):
+    conf = write(tmp_path / "s.conf",
+                 "mail_location = maildir:~/Mail\nssl_cert = </c.pem\n")
+    r = run("-c", conf, "mail_location", "ssl", "ssl_cert")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("mail_location = maildir:~/Mail\nssl = yes\n"
+                        "ssl_cert = </c.pem\n")
+    r = run("-c", conf, "-h", "mail_location")
+    assert r.returncode == 0
+    assert r.stdout == "maildir:~/Mail\n"
+    r = run("-c", conf, "-h", "nonexistent_setting")
+    assert r.returncode == 1
+    assert r.stderr == "Unknown setting: nonexistent_setting\n"
