@@ -94,7 +94,9 @@ static int expand_vars(struct config_parser *ctx, const char *value,
 	const char *p = value;
 
 	while (*p != '\0') {
-		if (*p != '$') {
+		/* as in Dovecot, only a word starting with '$' is a
+		   variable: "a$b" and crypt hashes stay literal */
+		if (*p != '$' || (p != value && !IS_WHITE(p[-1]))) {
 			str_append_c(str, *p++);
 			continue;
 		}
