@@ -493,6 +493,8 @@ static int config_parse_data(struct config_parser *ctx, const char *path,
 		return config_error(ctx, "File too large (max %u bytes)",
 				 CONFIG_MAX_FILE_SIZE);
 	}
+	if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		pos = 3; /* UTF-8 byte order mark from some editors */
 	while (pos < size && ret == 0) {
 		const char *nl = memchr(data + pos, '\n', size - pos);
 		size_t len = nl == NULL ? size - pos : (size_t)(nl - (data + pos));

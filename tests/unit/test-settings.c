@@ -159,6 +159,7 @@ static const struct {
 	{ "local 127.0.0.1 {\n  ssl_cert = </x.pem\n}\n", "ssl_cert", "" },
 	{ "dict {\n  quota = file:/x\n  foo {\n  }\n}\n", "ssl", "yes" },
 	{ "mail_location = maildir:~/M\r\nssl = no\r\n", "mail_location", "maildir:~/M" },
+	{ "\xEF\xBB\xBFssl = no\n", "ssl", "no" },
 };
 
 static void test_good_configs(void **state)
