@@ -172,6 +172,8 @@ static int try_open(struct mail_user *user)
 	}
 	if (exec(user, schema_sql) < 0)
 		return -1;
+	user->db_generation++;
+	user->db_ino = stat(user->db_path, &st) == 0 ? st.st_ino : 0;
 	if (sqlite3_prepare_v2(user->db, "SELECT value FROM meta WHERE "
 			       "key = 'schema_version'", -1, &chk, NULL) != SQLITE_OK)
 		return index_db_error(user, sqlite3_errcode(user->db), "meta");
@@ -222,6 +224,22 @@ int index_db_recreate(struct mail_user *user)
 		return -1;
 	}
 	return 0;
+}
+
+int index_db_check_replaced(struct mail_user *user)
+{
+	struct stat st;
+	const char *error;
+
+	if (user->db != NULL && user->txn_depth == 0 &&
+	    stat(user->db_path, &st) == 0 && st.st_ino == user->db_ino)
+		return 0;
+	if (user->txn_depth > 0)
+		return 0;
+	i_warning("index %s was replaced or removed: reopening it",
+		  user->db_path);
+	index_db_close(user);
+	return index_db_open(user, &error);
 }
 
 int index_db_open(struct mail_user *user, const char **error_r)

@@ -95,6 +95,7 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly,
 		return -1;
 	}
 	mailbox_refresh_keywords(box);
+	box->db_generation = user->db_generation;
 	*box_r = box;
 	return 0;
 }
@@ -281,8 +282,9 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	if (maildir_sync(box->user, &box->mb, !box->readonly, false, &id,
 			 error_r) < 0)
 		return -1;
-	if (id != box->id) {
-		/* mailbox re-created or index rebuilt */
+	if (id != box->id || box->db_generation != box->user->db_generation) {
+		/* mailbox re-created or index rebuilt: compare everything */
+		box->db_generation = box->user->db_generation;
 		box->id = id;
 		box->modseq = UINT64_MAX;
 	}

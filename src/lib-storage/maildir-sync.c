@@ -631,7 +631,8 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 	bool dirty;
 	int ret;
 
-	if (user->db_corrupt && index_db_recreate(user) < 0) {
+	if ((user->db_corrupt && index_db_recreate(user) < 0) ||
+	    index_db_check_replaced(user) < 0) {
 		*error_r = "Internal error: mail index failed";
 		return -1;
 	}

@@ -148,6 +148,8 @@ int index_db_open(struct mail_user *user, const char **error_r);
 void index_db_close(struct mail_user *user);
 /* After an SQLITE_CORRUPT/NOTADB: drop the files and start over. */
 int index_db_recreate(struct mail_user *user);
+/* Reopen if another process replaced or removed the file. */
+int index_db_check_replaced(struct mail_user *user);
 int index_db_begin(struct mail_user *user, bool write);
 int index_db_commit(struct mail_user *user);
 void index_db_rollback(struct mail_user *user);
@@ -199,6 +201,8 @@ struct mail_user {
 	int txn_depth;
 	bool txn_failed;
 	bool db_corrupt;  /* seen SQLITE_CORRUPT: recreate at next sync */
+	ino_t db_ino;     /* to notice a rebuild by another process */
+	unsigned int db_generation; /* ++ at every (re)open */
 	char *error;   /* last client-safe error */
 };
 const char *mail_user_set_error(struct mail_user *user, const char *fmt, ...)
@@ -269,6 +273,7 @@ struct mailbox {
 	uint64_t modseq;       /* highestmodseq the view reflects */
 	char **keywords;       /* dovecot-keywords names, NULL-terminated */
 	int notify_fd;
+	unsigned int db_generation;
 };
 void mailbox_view_set_rec(struct view_rec *vr, const struct index_msg_row *row,
 			  bool recent);

@@ -546,6 +546,44 @@ static void test_index_rebuild(void **state)
 	mail_user_close(&user);
 }
 
+/* Another process removes and rebuilds the index while a session has
+   the mailbox selected. */
+static void test_index_replaced_under_session(void **state)
+{
+	struct mail_user *a = open_user(), *b;
+	struct sync_log l;
+	char path[400];
+
+	save(a, "INBOX", "M: 1\n\n1\n", MAIL_SEEN, NULL);
+	save(a, "INBOX", "M: 2\n\n2\n", 0, NULL);
+	struct mailbox *box = open_box(a, "INBOX", false);
+	assert_int_equal(mailbox_count(box), 2);
+	snprintf(path, sizeof(path), "%s/" INDEX_FILE_NAME, maildir);
+	assert_int_equal(unlink(path), 0);
+	b = open_user();
+	save(b, "INBOX", "M: 3\n\n3\n", 0, NULL);
+	struct mailbox *boxb = open_box(b, "INBOX", false);
+	const char *error;
+	assert_int_equal(mailbox_update_flags(boxb, 2, MODIFY_ADD, MAIL_FLAGGED,
+					      NULL, &error), 0);
+	mailbox_close(&boxb);
+	do_sync(box, &l);
+	assert_int_equal(l.n_expunged, 0);
+	assert_int_equal(l.new_count, 3);
+	assert_int_equal(mailbox_count(box), 3);
+	assert_int_equal(mailbox_get(box, 3)->uid, 3);
+	assert_true(mailbox_get(box, 2)->flags & MAIL_FLAGGED);
+	assert_true(mailbox_get(box, 1)->flags & MAIL_SEEN);
+	/* and it keeps working incrementally afterwards */
+	save(b, "INBOX", "M: 4\n\n4\n", 0, NULL);
+	do_sync(box, &l);
+	assert_int_equal(l.new_count, 4);
+	assert_int_equal(l.n_expunged, 0);
+	mailbox_close(&box);
+	mail_user_close(&a);
+	mail_user_close(&b);
+}
+
 /* --- changes by other programs (Dovecot, a shell) --- */
 
 static void test_external_changes(void **state)
@@ -956,6 +994,7 @@ int main(void)
 		T(test_two_sessions),
 		T(test_stale_view),
 		T(test_index_rebuild),
+		T(test_index_replaced_under_session),
 		T(test_external_changes),
 		T(test_crash_leftover),
 		T(test_dovecot_tree),
