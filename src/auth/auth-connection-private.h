@@ -4,6 +4,9 @@
 #include "auth-connection.h"
 
 struct auth_sasl_request;
+struct auth_request_info;
+struct auth_request_reply;
+struct conn_lookup;
 
 struct auth_connection {
 	struct auth_connection *prev, *next;
@@ -17,7 +20,20 @@ struct auth_connection {
 	struct auth_sasl_request *sasl_requests;
 	unsigned int sasl_requests_count;
 	bool sasl_handshake_done;
+	/* password checks running in auth workers */
+	struct conn_lookup *lookups;
+	unsigned int lookups_count;
 };
+
+typedef void auth_connection_pass_callback_t(struct auth_connection *conn,
+					     uint32_t id,
+					     const struct auth_request_reply *reply);
+
+/* Verify a password (in an auth worker); callback gets conn and id
+   back, unless conn was closed meanwhile. */
+void auth_connection_pass(struct auth_connection *conn, uint32_t id,
+			  const struct auth_request_info *info,
+			  auth_connection_pass_callback_t *callback);
 
 /* Queue a complete reply line (with LF). May destroy conn when the
    client doesn't read its replies. */

@@ -3,6 +3,7 @@
 #include "auth-sasl-server.h"
 #include "auth-protocol.h"
 #include "auth-request.h"
+#include "auth-worker.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -18,8 +19,65 @@ struct delayed_reply {
 	char *line;
 };
 
+struct conn_lookup {
+	struct conn_lookup *prev, *next;
+	struct auth_connection *conn;
+	uint32_t id;
+	struct auth_worker_request *wreq;
+	auth_connection_pass_callback_t *callback;
+};
+
 static struct auth_connection *connections;
 static unsigned int connections_count;
+static struct auth_worker_pool *worker_pool;
+
+void auth_connections_init(struct auth_worker_pool *pool)
+{
+	worker_pool = pool;
+}
+
+static void lookup_unlink(struct conn_lookup *l)
+{
+	struct auth_connection *conn = l->conn;
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		conn->lookups = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	conn->lookups_count--;
+}
+
+static void lookup_callback(const struct auth_request_reply *reply,
+			    void *context)
+{
+	struct conn_lookup *l = context;
+	struct auth_connection *conn = l->conn;
+
+	lookup_unlink(l);
+	l->callback(conn, l->id, reply);
+	free(l);
+}
+
+void auth_connection_pass(struct auth_connection *conn, uint32_t id,
+			  const struct auth_request_info *info,
+			  auth_connection_pass_callback_t *callback)
+{
+	struct conn_lookup *l = i_new(struct conn_lookup, 1);
+	l->conn = conn;
+	l->id = id;
+	l->callback = callback;
+	l->next = conn->lookups;
+	if (l->next != NULL)
+		l->next->prev = l;
+	conn->lookups = l;
+	conn->lookups_count++;
+	/* may call back at once (no workers): l must be complete here */
+	struct auth_worker_request *wreq =
+		auth_worker_pass(worker_pool, info, lookup_callback, l);
+	if (wreq != NULL)
+		l->wreq = wreq;
+}
 
 static void auth_connection_destroy(struct auth_connection *conn);
 
@@ -150,6 +208,15 @@ static void request_fill(struct auth_connection *conn, char **args,
 	info->trusted = (conn->type == AUTH_CONNECTION_USERDB);
 }
 
+static void pass_callback(struct auth_connection *conn, uint32_t id,
+			  const struct auth_request_reply *reply)
+{
+	bool failed = reply->status != AUTH_REQUEST_OK;
+	auth_connection_reply(conn, reply_format(failed ? "FAIL" : "OK", id,
+						 reply),
+			      reply->status == AUTH_REQUEST_FAIL);
+}
+
 static void handle_pass(struct auth_connection *conn, uint32_t id, char **args)
 {
 	struct auth_request_info info;
@@ -160,7 +227,7 @@ static void handle_pass(struct auth_connection *conn, uint32_t id, char **args)
 		send_error(conn, id, "PASS needs service, user and password");
 		return;
 	}
-	if (conn->delayed_count >= AUTH_PROTOCOL_MAX_PENDING) {
+	if (conn->delayed_count + conn->lookups_count >= AUTH_PROTOCOL_MAX_PENDING) {
 		/* not checked at all: no faster answer for guessing */
 		memset(&reply, 0, sizeof(reply));
 		reply.status = AUTH_REQUEST_TEMPFAIL;
@@ -169,11 +236,7 @@ static void handle_pass(struct auth_connection *conn, uint32_t id, char **args)
 		auth_request_reply_free(&reply);
 		return;
 	}
-	auth_request_pass(conn->auth, &info, &reply);
-	bool failed = reply.status != AUTH_REQUEST_OK;
-	auth_connection_reply(conn, reply_format(failed ? "FAIL" : "OK", id, &reply),
-		   reply.status == AUTH_REQUEST_FAIL);
-	auth_request_reply_free(&reply);
+	auth_connection_pass(conn, id, &info, pass_callback);
 }
 
 static void handle_user(struct auth_connection *conn, uint32_t id, char **args)
@@ -315,6 +378,12 @@ void auth_connection_close(struct auth_connection *conn)
 
 static void auth_connection_destroy(struct auth_connection *conn)
 {
+	while (conn->lookups != NULL) {
+		struct conn_lookup *l = conn->lookups;
+		lookup_unlink(l);
+		auth_worker_request_abort(&l->wreq);
+		free(l);
+	}
 	auth_sasl_server_deinit(conn);
 	while (conn->delayed != NULL)
 		delayed_free(conn->delayed);

@@ -24,6 +24,11 @@ enum auth_connection_type {
 	AUTH_CONNECTION_SASL,
 };
 
+struct auth_worker_pool;
+
+/* Password checks go through pool (set before the first connection). */
+void auth_connections_init(struct auth_worker_pool *pool);
+
 /* Take over fd (a connected unix socket). */
 void auth_connection_create(struct auth *auth, struct event_base *base,
 			    int fd, enum auth_connection_type type);

@@ -7,7 +7,8 @@
    Dovecot with auth_verbose / auth_debug:
      auth: Info: passwd-file(user,1.2.3.4,<session>): unknown user
      auth: Info: passwd-file(user,1.2.3.4,<session>): Password mismatch
-   The password is never logged. Password hashing runs inline (blocking). */
+   The password is never logged. These calls block (password hashing,
+   file reads): loft-auth runs PASS in worker processes (auth-worker.h). */
 #include "lib.h"
 #include "settings.h"
 #include "auth-db.h"

@@ -169,6 +169,21 @@ static bool is_local(const char *rip, const char *lip)
 		(lip != NULL && strcmp(rip, lip) == 0);
 }
 
+static void sasl_pass_callback(struct auth_connection *conn, uint32_t id,
+			       const struct auth_request_reply *reply)
+{
+	if (reply->status == AUTH_REQUEST_OK) {
+		string_t *str = str_new(128);
+		str_printfa(str, "OK\t%u\tuser=", id);
+		auth_sasl_tabescape(str, reply->user);
+		str_append_c(str, '\n');
+		auth_connection_reply(conn, str_free_without_data(&str), false);
+	} else {
+		auth_connection_reply(conn, fail_line(id, reply),
+				      reply->status == AUTH_REQUEST_FAIL);
+	}
+}
+
 static void request_verify(struct auth_connection *conn,
 			   struct auth_sasl_request *req,
 			   const char *user, const char *pass)
@@ -179,21 +194,7 @@ static void request_verify(struct auth_connection *conn,
 		.mech = sasl_mech_name(req->mech),
 		.secured = req->secured || is_local(req->rip, req->lip),
 	};
-	struct auth_request_reply reply;
-	uint32_t id = req->id;
-
-	auth_request_pass(conn->auth, &info, &reply);
-	if (reply.status == AUTH_REQUEST_OK) {
-		string_t *str = str_new(128);
-		str_printfa(str, "OK\t%u\tuser=", id);
-		auth_sasl_tabescape(str, reply.user);
-		str_append_c(str, '\n');
-		auth_connection_reply(conn, str_free_without_data(&str), false);
-	} else {
-		auth_connection_reply(conn, fail_line(id, &reply),
-				      reply.status == AUTH_REQUEST_FAIL);
-	}
-	auth_request_reply_free(&reply);
+	auth_connection_pass(conn, req->id, &info, sasl_pass_callback);
 }
 
 /* Feed one (base64) response; data == NULL: no initial response. The
@@ -259,7 +260,8 @@ static void handle_auth(struct auth_connection *conn, uint32_t id,
 		auth_connection_close(conn);
 		return;
 	}
-	if (conn->sasl_requests_count >= AUTH_SASL_MAX_REQUESTS) {
+	if (conn->sasl_requests_count + conn->lookups_count >=
+	    AUTH_SASL_MAX_REQUESTS) {
 		send_fail_reason(conn, id, "Too many pending requests", true);
 		return;
 	}

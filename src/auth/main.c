@@ -4,6 +4,7 @@
 #include "master-service.h"
 #include "auth-request.h"
 #include "auth-connection.h"
+#include "auth-worker.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +85,18 @@ listener_create(struct event_base *base, struct auth *auth, const char *name,
 	return l;
 }
 
+/* LOFT_AUTH_WORKERS=N overrides (0 = check passwords inline); default
+   one per CPU, 1..4. */
+static unsigned int auth_worker_count(void)
+{
+	const char *env = getenv("LOFT_AUTH_WORKERS");
+	uint32_t n;
+	if (env != NULL && str_to_uint32(env, &n) == 0 && n <= 64)
+		return n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned int)cpus;
+}
+
 int main(int argc, char *argv[])
 {
 	const struct loft_settings *set = master_service_init("auth", argc, argv);
@@ -109,6 +122,10 @@ int main(int argc, char *argv[])
 			listen_unix_fallback(set, "auth-userdb", "auth-userdb"));
 	}
 	master_service_restrict();
+	/* after dropping privileges: the workers run as we do now */
+	struct auth_worker_pool *pool =
+		auth_worker_pool_create(auth, base, auth_worker_count());
+	auth_connections_init(pool);
 
 	struct event *sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
 	struct event *sigint = evsignal_new(base, SIGINT, signal_cb, base);
@@ -118,6 +135,7 @@ int main(int argc, char *argv[])
 	event_base_dispatch(base);
 
 	auth_connections_destroy_all();
+	auth_worker_pool_destroy(&pool);
 	for (unsigned int i = 0; i < n; i++) {
 		evconnlistener_free(listeners[i]->listener);
 		free(listeners[i]);

@@ -29,6 +29,7 @@ PASSWORDS = {
     "frank": "frank ssha512",
     "gina": "t\tab\\back",
     "nolo": "nologin-pw",
+    "slow": "slow-bcrypt-pw",
 }
 
 
@@ -124,6 +125,11 @@ def auth():
         "gina:{PLAIN}%s:1005:1005::/home/gina" % PASSWORDS["gina"],
         "nolo:{PLAIN}%s:1006:1006::/home/nolo::nologin reason=Moved" % PASSWORDS["nolo"],
         "Mixed:{PLAIN}x:1007:1007::/home/m",
+        # bcrypt cost 13: a hash that takes a noticeable time
+        "slow:%s:1008:1008::/home/slow"
+        % subprocess.run([LOFTADM, "pw", "-s", "BLF-CRYPT", "-r", "13", "-p",
+                          PASSWORDS["slow"]], capture_output=True,
+                         check=True).stdout.decode().strip(),
         "broken line without enough:::::::: =bad",
     ]
     with open(users, "w") as f:
@@ -374,7 +380,7 @@ def test_passwd_file_reload(auth):
     conn.close()
     log = read_log(auth)
     # the bad line of the file is reported with file:line
-    assert "passwd-file %s:9:" % auth.users in log
+    assert "passwd-file %s:10:" % auth.users in log
 
 
 def test_bad_usernames(auth):
@@ -400,6 +406,7 @@ def test_started_by_hand_without_listeners():
     base_dir/auth-userdb itself, and shuts down cleanly on SIGTERM even
     with a delayed reply pending."""
     tmp = tempfile.mkdtemp(prefix="loft-auth-hand-")
+    proc = None
     try:
         users = os.path.join(tmp, "users")
         with open(users, "w") as f:
@@ -441,6 +448,9 @@ def test_started_by_hand_without_listeners():
         assert b"zed-pw-77" not in logtext
         assert b"ERROR: AddressSanitizer" not in logtext
     finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()  # its workers see EOF and exit
+            proc.wait()
         shutil.rmtree(tmp)
 
 
@@ -563,3 +573,50 @@ def test_dovecot_sasl_bad_clients(auth):
         c.read_line()
     c.close()
     assert auth.proc.poll() is None
+
+
+def _workers(proc):
+    with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
+        return [int(p) for p in f.read().split()]
+
+
+def test_slow_hash_does_not_block_the_loop(auth):
+    """Password checks run in worker processes: a slow bcrypt doesn't
+    hold up other requests."""
+    slow = AuthConn(auth.login)
+    fast = AuthConn(auth.userdb)
+    start = time.monotonic()
+    pass_req(slow, 1, "slow", PASSWORDS["slow"])
+    time.sleep(0.02)
+    fast.request("USER", 2, service="lmtp", user="bob")
+    assert fast.reply()[:2] == ("USER", 2)
+    fast_time = time.monotonic() - start
+    assert slow.reply()[:2] == ("OK", 1)
+    slow_time = time.monotonic() - start
+    assert fast_time < slow_time
+    slow.close()
+    fast.close()
+
+
+def test_worker_crash_tempfails_and_recovers(auth):
+    workers = _workers(auth.proc)
+    assert len(workers) >= 1
+    conn = AuthConn(auth.login)
+    pass_req(conn, 1, "slow", PASSWORDS["slow"])
+    time.sleep(0.1)
+    for pid in workers:
+        os.kill(pid, 9)
+    cmd, rid, fields = conn.reply()
+    assert (cmd, rid, fields.get("temp")) == ("FAIL", 1, "1")
+    # new workers answer the next requests
+    deadline = time.monotonic() + 10
+    while True:
+        pass_req(conn, 2, "gina", PASSWORDS["gina"])
+        cmd, rid, fields = conn.reply()
+        if cmd == "OK":
+            break
+        assert fields.get("temp") == "1" and time.monotonic() < deadline
+        time.sleep(0.3)
+    assert set(_workers(auth.proc)).isdisjoint(workers)
+    conn.close()
+    assert "Exited unexpectedly" in read_log(auth)
