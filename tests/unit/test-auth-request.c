@@ -10,6 +10,7 @@
 #include "lib.h"
 #include "settings.h"
 #include "auth-request.h"
+#include "auth-sasl-server.h"
 
 static char dir[64];
 static char *path_main, *path_second, *path_deny;
@@ -313,6 +314,30 @@ static void test_bad_config(void **state)
 	settings_free(&set);
 }
 
+static void test_sasl_tabescape(void **state)
+{
+	static const char *const values[] = {
+		"", "plain", "tab\there", "\001", "a\nb\rc", "\001t literal",
+	};
+	for (size_t i = 0; i < N_ELEMENTS(values); i++) {
+		string_t *esc = str_new(32), *back = str_new(32);
+		auth_sasl_tabescape(esc, values[i]);
+		assert_null(strchr(str_c(esc), '\t'));
+		assert_null(strchr(str_c(esc), '\n'));
+		assert_int_equal(auth_sasl_tabunescape(str_c(esc), str_len(esc),
+						       back), 0);
+		assert_string_equal(str_c(back), values[i]);
+		str_free(&esc);
+		str_free(&back);
+	}
+	static const char *const bad[] = { "\001", "x\001x", "\0012", "a\nb" };
+	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
+		string_t *out = str_new(32);
+		assert_int_equal(auth_sasl_tabunescape(bad[i], strlen(bad[i]), out), -1);
+		str_free(&out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_user_static),
 		cmocka_unit_test(test_default_override_fields),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_sasl_tabescape),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
