@@ -465,6 +465,36 @@ static void client_idle_input(struct client *client)
 	client_command_finish(cmd);
 }
 
+/* APPEND to a mailbox that doesn't exist: say so before the client
+   sends the message (RFC 3501 6.3.11 TRYCREATE; the client sends no
+   literal after a tagged reply). Returns true if the command was
+   answered and dropped. */
+static bool client_append_precheck(struct client *client)
+{
+	const char *name = imap_parser_get_name(client->parser);
+	const char *tag = imap_parser_get_tag(client->parser);
+	const struct imap_arg *args;
+	unsigned int count;
+	const char *mailbox;
+
+	if (name == NULL || tag == NULL || strcasecmp(name, "APPEND") != 0)
+		return false;
+	args = imap_parser_get_partial_args(client->parser, &count);
+	if (count < 1 || !imap_arg_get_astring(&args[0], &mailbox) ||
+	    strlen(mailbox) != args[0].str_len)
+		return false;
+	if (strcasecmp(mailbox, "INBOX") == 0 ||
+	    mail_user_mailbox_exists(client->user, mailbox))
+		return false;
+
+	struct client_command *cmd = client_command_new(client, tag, name);
+	client_command_replyf(cmd, "NO [TRYCREATE] Mailbox doesn't exist: %s",
+			      mailbox);
+	imap_parser_reset(client->parser);
+	client_command_finish(cmd);
+	return true;
+}
+
 /* ---- input ---- */
 
 static void client_input_process(struct client *client)
@@ -495,7 +525,8 @@ static void client_input_process(struct client *client)
 		case IMAP_PARSER_NEED_MORE:
 			break;
 		case IMAP_PARSER_LITERAL_CONT:
-			client_send_line(client, "+ OK");
+			if (!client_append_precheck(client))
+				client_send_line(client, "+ OK");
 			break;
 		case IMAP_PARSER_ERROR:
 			client_parse_error(client);

@@ -707,6 +707,19 @@ const char *imap_parser_get_name(const struct imap_parser *parser)
 		str_c(parser->name) : NULL;
 }
 
+const struct imap_arg *
+imap_parser_get_partial_args(const struct imap_parser *parser,
+			     unsigned int *count_r)
+{
+	const struct arg_builder *b = &parser->stack[0];
+
+	*count_r = b->count;
+	/* the last top-level arg may be a list still being read */
+	if (parser->depth > 0 && *count_r > 0)
+		(*count_r)--;
+	return b->args;
+}
+
 bool imap_parser_is_busy(const struct imap_parser *parser)
 {
 	return parser->state != STATE_TAG_START;

@@ -115,6 +115,13 @@ const char *imap_parser_get_error(const struct imap_parser *parser,
 				  bool *fatal_r);
 const char *imap_parser_get_tag(const struct imap_parser *parser);
 const char *imap_parser_get_name(const struct imap_parser *parser);
+/* While a command is being read (e.g. after LITERAL_CONT): the complete
+   top-level arguments read so far (not EOL-terminated; an open list is
+   not counted). Lets APPEND refuse a missing mailbox before the client
+   sends the message, as Dovecot does. Valid until the next parse call. */
+const struct imap_arg *
+imap_parser_get_partial_args(const struct imap_parser *parser,
+			     unsigned int *count_r);
 /* True while the parser is in the middle of a command or line skip
    (i.e. input consumed so far is not at a command boundary). */
 bool imap_parser_is_busy(const struct imap_parser *parser);

@@ -244,6 +244,12 @@ def test_select_examine_status_append(home):
     # APPEND errors
     _, tagged = s.cmd(b"APPEND Nope {3+}\r\nabc")
     assert b"NO [TRYCREATE] Mailbox doesn't exist: Nope" in tagged
+    # with a synchronizing literal the answer comes instead of "+ OK"
+    s.send(b"n1 APPEND Nope (\\Seen) {3}\r\n")
+    line = s.readline()
+    assert line.startswith(b"n1 NO [TRYCREATE] Mailbox doesn't exist: Nope"), line
+    _, tagged = s.cmd("NOOP", tag="n2")
+    assert tagged.startswith(b"n2 OK")
     _, tagged = s.cmd(b'APPEND INBOX "31-Feb-2020 00:00:00 +0000" {3+}\r\nabc')
     assert b"BAD" in tagged
     _, tagged = s.cmd(b"APPEND INBOX (\\Bogus) {3+}\r\nabc")

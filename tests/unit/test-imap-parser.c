@@ -165,6 +165,36 @@ static void test_literal_nul_length(void **state)
 	imap_parser_destroy(&parser);
 }
 
+static void test_partial_args(void **state)
+{
+	struct imap_parser *parser = imap_parser_create(NULL);
+	const char in[] = "a APPEND \"my box\" (\\Seen {5}\r\n";
+	const char in2[] = "a APPEND \"my box\" (\\Seen) {5}\r\n";
+	size_t used;
+	unsigned int count;
+
+	/* list still open: only the mailbox */
+	assert_int_equal(imap_parser_parse(parser, (const void *)in,
+					   sizeof(in) - 1, &used),
+			 IMAP_PARSER_LITERAL_CONT);
+	const struct imap_arg *args =
+		imap_parser_get_partial_args(parser, &count);
+	assert_int_equal(count, 1);
+	assert_string_equal(args[0].str, "my box");
+	assert_string_equal(imap_parser_get_name(parser), "APPEND");
+	assert_string_equal(imap_parser_get_tag(parser), "a");
+	imap_parser_reset(parser);
+	assert_false(imap_parser_is_busy(parser));
+	assert_int_equal(imap_parser_parse(parser, (const void *)in2,
+					   sizeof(in2) - 1, &used),
+			 IMAP_PARSER_LITERAL_CONT);
+	args = imap_parser_get_partial_args(parser, &count);
+	assert_int_equal(count, 2);
+	assert_int_equal(args[1].type, IMAP_ARG_LIST);
+	assert_int_equal(args[1].list_count, 1);
+	imap_parser_destroy(&parser);
+}
+
 static void test_arg_helpers(void **state)
 {
 	struct imap_parser *parser = imap_parser_create(NULL);
@@ -331,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_literal_nul_length),
 		cmocka_unit_test(test_arg_helpers),
+		cmocka_unit_test(test_partial_args),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_line_too_long),
