@@ -287,6 +287,31 @@ static void reply_set_user(struct auth_request_reply *reply, const char *user)
 	reply->user = i_strdup(user);
 }
 
+/* After a passdb success: the userdbs decide the reply's fields. */
+static void pass_userdb_phase(struct auth *auth, const char *user,
+			      const struct auth_request_info *info,
+			      const struct auth_passdb_result *result,
+			      struct auth_request_reply *reply)
+{
+	switch (userdbs_run(auth, user, info, &result->userdb_fields, true,
+			    &reply->fields)) {
+	case AUTH_DB_OK:
+		reply->status = AUTH_REQUEST_OK;
+		break;
+	case AUTH_DB_NOTFOUND:
+		log_err("auth", user, info, "user not found from any userdb");
+		/* fall through */
+	default:
+		reply->status = AUTH_REQUEST_TEMPFAIL;
+		reply->reason = i_strdup("Temporary authentication failure.");
+		auth_fields_clear(&reply->fields);
+		break;
+	}
+	const char *renamed = auth_fields_get(&reply->fields, "user");
+	if (renamed != NULL && renamed[0] != '\0')
+		reply_set_user(reply, renamed);
+}
+
 void auth_request_pass(struct auth *auth, const struct auth_request_info *info,
 		       struct auth_request_reply *reply_r)
 {
@@ -309,50 +334,26 @@ void auth_request_pass(struct auth *auth, const struct auth_request_info *info,
 			    "Plaintext authentication disabled");
 		reply_r->reason = i_strdup("Plaintext authentication disallowed "
 					   "on non-secure (SSL/TLS) connections.");
-		free(user);
-		return;
-	}
-	switch (passdbs_run(auth, user, info, info->password, &result, &reason)) {
+	} else switch (passdbs_run(auth, user, info, info->password,
+				   &result, &reason)) {
 	case AUTH_DB_OK:
+		if (result.canonical_user != NULL)
+			reply_set_user(reply_r, result.canonical_user);
+		pass_userdb_phase(auth, reply_r->user, info, &result, reply_r);
+		auth_passdb_result_free(&result);
 		break;
 	case AUTH_DB_INTERNAL_ERROR:
 		reply_r->status = AUTH_REQUEST_TEMPFAIL;
 		reply_r->reason = i_strdup("Temporary authentication failure.");
-		free(user);
-		return;
+		break;
 	case AUTH_DB_DISABLED:
 		reply_r->reason = reason != NULL ? reason :
 			i_strdup("Authentication failed.");
-		free(user);
-		return;
+		break;
 	default:
 		reply_r->reason = i_strdup("Authentication failed.");
-		free(user);
-		return;
-	}
-	if (result.canonical_user != NULL) {
-		free(user);
-		user = i_strdup(result.canonical_user);
-		reply_set_user(reply_r, user);
-	}
-	switch (userdbs_run(auth, user, info, &result.userdb_fields, true,
-			    &reply_r->fields)) {
-	case AUTH_DB_OK:
-		reply_r->status = AUTH_REQUEST_OK;
-		break;
-	case AUTH_DB_NOTFOUND:
-		log_err("auth", user, info, "user not found from any userdb");
-		/* fall through */
-	default:
-		reply_r->status = AUTH_REQUEST_TEMPFAIL;
-		reply_r->reason = i_strdup("Temporary authentication failure.");
-		auth_fields_clear(&reply_r->fields);
 		break;
 	}
-	const char *renamed = auth_fields_get(&reply_r->fields, "user");
-	if (renamed != NULL && renamed[0] != '\0')
-		reply_set_user(reply_r, renamed);
-	auth_passdb_result_free(&result);
 	free(user);
 }
 
