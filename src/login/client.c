@@ -269,6 +269,48 @@ static void client_log_disconnect(struct login_client *client, const char *reaso
 	str_free(&line);
 }
 
+static void client_free_deferred(evutil_socket_t fd, short what, void *ctx)
+{
+	login_client_free(ctx);
+}
+
+static void client_free_soon(struct login_client *client)
+{
+	/* the caller may still be inside one of this client's callbacks:
+	   free it from the event loop */
+	struct timeval tv = { 0, 0 };
+	bufferevent_disable(client->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(client->bev, NULL, NULL, NULL, NULL);
+	event_base_once(bufferevent_get_base(client->bev), -1, EV_TIMEOUT,
+			client_free_deferred, client, &tv);
+}
+
+static void client_output_drained(struct bufferevent *bev, void *ctx)
+{
+	struct login_client *client = ctx;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	/* STARTTLS: the TLS filter's records may still sit in the plain
+	   bufferevent underneath; push them to the socket */
+	struct bufferevent *under = bufferevent_get_underlying(bev);
+	if (under != NULL)
+		(void)evbuffer_write(bufferevent_get_output(under), client->fd);
+	evtimer_del(client->timeout);
+	client_free_soon(client);
+}
+
+static void client_output_error(struct bufferevent *bev, short what, void *ctx)
+{
+	struct login_client *client = ctx;
+	evtimer_del(client->timeout);
+	client_free_soon(client);
+}
+
+static void client_output_timeout(evutil_socket_t fd, short what, void *ctx)
+{
+	client_free_soon(ctx);
+}
+
 void login_client_destroy(struct login_client *client, const char *reason)
 {
 	if (client->destroyed)
@@ -279,11 +321,23 @@ void login_client_destroy(struct login_client *client, const char *reason)
 	login_auth_abort(client);
 	login_clients_unlink(client);
 	evtimer_del(client->timeout);
-	/* flush what we can of the last reply, then close */
 	struct evbuffer *out = bufferevent_get_output(client->bev);
-	if (evbuffer_get_length(out) > 0 && client->ssl == NULL)
-		(void)evbuffer_write(out, client->fd);
-	login_client_free(client);
+	if (evbuffer_get_length(out) == 0) {
+		client_free_soon(client);
+		return;
+	}
+	/* send the last reply (e.g. BYE), then close; give up after a
+	   few seconds on a client that doesn't read */
+	bufferevent_disable(client->bev, EV_READ);
+	bufferevent_setwatermark(client->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(client->bev, NULL, client_output_drained,
+			  client_output_error, client);
+	bufferevent_enable(client->bev, EV_WRITE);
+	event_free(client->timeout);
+	client->timeout = evtimer_new(bufferevent_get_base(client->bev),
+				      client_output_timeout, client);
+	struct timeval tv = { 5, 0 };
+	evtimer_add(client->timeout, &tv);
 }
 
 void login_client_free(struct login_client *client)

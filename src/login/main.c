@@ -168,6 +168,8 @@ int main(int argc, char *argv[])
 
 	while (clients != NULL)
 		login_client_destroy(clients, "Shutting down");
+	/* run the deferred frees */
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	for (unsigned int i = 0; i < listeners_count; i++)
 		event_free(listeners[i].event);
 	free(listeners);

@@ -207,8 +207,9 @@ int main(int argc, char *argv[])
 	check_users(&m);
 	create_base_dirs(&m);
 	m.log_fd = open_log(m.set);
-	if (m.log_fd != STDERR_FILENO && !foreground)
-		dup2(m.log_fd, STDERR_FILENO);
+	/* the master's own lines go to log_path too */
+	dup2(m.log_fd, STDERR_FILENO);
+	settings_log_warnings(m.set);
 
 	m.snapshot_fd = memfd_create("loft-settings", MFD_CLOEXEC);
 	if (m.snapshot_fd < 0 || settings_snapshot_write(m.set, m.snapshot_fd) < 0)
