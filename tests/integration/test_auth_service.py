@@ -620,3 +620,30 @@ def test_worker_crash_tempfails_and_recovers(auth):
     assert set(_workers(auth.proc)).isdisjoint(workers)
     conn.close()
     assert "Exited unexpectedly" in read_log(auth)
+
+
+def test_random_garbage_on_every_socket(auth):
+    """Random bytes on each socket: the process survives and keeps
+    answering well-formed requests."""
+    import random
+    rnd = random.Random(4242)
+    alphabet = b"\t\\\n\x01=PASUERTHCNOKV0123 tnr\xff\x00"
+    for path in (auth.login, auth.userdb, auth.sasl):
+        for _ in range(20):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(path)
+            data = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 400)))
+            try:
+                s.sendall(data + b"\n")
+                s.shutdown(socket.SHUT_WR)
+                while s.recv(65536):
+                    pass
+            except (ConnectionResetError, BrokenPipeError, socket.timeout):
+                pass
+            s.close()
+    assert auth.proc.poll() is None
+    conn = AuthConn(auth.login)
+    pass_req(conn, 1, "gina", PASSWORDS["gina"])
+    assert conn.reply()[:2] == ("OK", 1)
+    conn.close()
