@@ -85,16 +85,15 @@ class LMTP:
 
 
 def strip_prepended(served):
-    """Remove the trace headers LMTP prepends (Return-Path, Delivered-To,
-    Received and their continuation lines) from the top of a message."""
+    """Remove the trace headers LMTP prepends, in the order loft (like
+    Dovecot) writes them: Return-Path, Delivered-To, Received (with its
+    continuation lines). The message's own headers of the same names
+    stay."""
     out = served
-    while True:
-        for name in (b"Return-Path:", b"Delivered-To:", b"Received:"):
-            if out[:len(name)].lower() == name.lower():
-                end = out.find(b"\r\n")
-                while out[end + 2:end + 3] in (b" ", b"\t"):
-                    end = out.find(b"\r\n", end + 2)
-                out = out[end + 2:]
-                break
-        else:
-            return out
+    for name in (b"Return-Path:", b"Delivered-To:", b"Received:"):
+        if out[:len(name)].lower() == name.lower():
+            end = out.find(b"\r\n")
+            while out[end + 2:end + 3] in (b" ", b"\t"):
+                end = out.find(b"\r\n", end + 2)
+            out = out[end + 2:]
+    return out
