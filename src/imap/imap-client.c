@@ -27,6 +27,7 @@
 	"body_bytes=%{fetch_body_bytes}"
 
 static void client_input_process(struct client *client);
+static void client_idle_stop(struct client *client);
 
 static void client_read_enable(struct client *client)
 {
@@ -452,7 +453,7 @@ static void client_idle_input(struct client *client)
 	}
 	struct client_command *cmd = client->idle_cmd;
 	client->idle_cmd = NULL;
-	event_del(client->ev_idle);
+	client_idle_stop(client);
 	cmd->wait_ms += time_monotonic_ms() - cmd->wait_start_ms;
 	if (strcasecmp(line, "DONE") == 0) {
 		client_command_reply(cmd, "OK Idle completed.");
@@ -621,6 +622,24 @@ void client_idle_start(struct client_command *cmd)
 	cmd->wait_start_ms = time_monotonic_ms();
 	client->idle_last_notify_ms = cmd->wait_start_ms;
 	event_add(client->ev_idle, &tv);
+	/* inotify on the Maildir wakes us at once; the timer also catches
+	   changes it doesn't see */
+	int fd = client->mailbox == NULL ? -1 :
+		mailbox_notify_fd(client->mailbox);
+	if (fd >= 0) {
+		client->ev_idle_notify = event_new(client->base, fd,
+			EV_READ | EV_PERSIST, client_idle_timer_cb, client);
+		event_add(client->ev_idle_notify, NULL);
+	}
+}
+
+static void client_idle_stop(struct client *client)
+{
+	event_del(client->ev_idle);
+	if (client->ev_idle_notify != NULL) {
+		event_free(client->ev_idle_notify);
+		client->ev_idle_notify = NULL;
+	}
 }
 
 /* ---- lifecycle ---- */
@@ -720,6 +739,7 @@ void client_destroy(struct client **_client)
 		client_command_free(&client->cmd);
 	if (client->idle_cmd != NULL)
 		client_command_free(&client->idle_cmd);
+	client_idle_stop(client);
 	client_close_mailbox(client);
 	event_free(client->ev_read);
 	event_free(client->ev_write);

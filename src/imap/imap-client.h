@@ -74,7 +74,7 @@ struct client_known_msg {
 struct client {
 	int fd_in, fd_out;
 	struct event_base *base;
-	struct event *ev_read, *ev_write, *ev_timeout, *ev_idle;
+	struct event *ev_read, *ev_write, *ev_idle, *ev_idle_notify;
 	struct evbuffer *inbuf, *outbuf;
 	struct imap_parser *parser;
 	const struct loft_settings *set;
