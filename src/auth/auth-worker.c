@@ -224,6 +224,8 @@ static void worker_lost(struct auth_worker *w)
 	w->bev = NULL;
 	if (w->pid > 0) {
 		int status;
+		/* normally gone already; never wait for a live one */
+		(void)kill(w->pid, SIGKILL);
 		(void)waitpid(w->pid, &status, 0);
 		w->pid = -1;
 	}
