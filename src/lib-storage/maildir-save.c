@@ -38,7 +38,9 @@ int maildir_fsync_dir(const char *dir)
 	return ret;
 }
 
-/* CRLF -> LF, like Dovecot stores mail. */
+/* CRLF -> LF, like Dovecot stores mail. A CRLF right after a bare CR
+   stays as is: reading adds a CR only before a LF that has none, so
+   "\r\r\n" then comes back byte for byte. */
 static unsigned char *to_lf(const unsigned char *data, size_t size,
 			    size_t *size_r)
 {
@@ -46,7 +48,8 @@ static unsigned char *to_lf(const unsigned char *data, size_t size,
 	size_t i, j = 0;
 
 	for (i = 0; i < size; i++) {
-		if (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n')
+		if (data[i] == '\r' && i + 1 < size && data[i + 1] == '\n' &&
+		    (j == 0 || out[j - 1] != '\r'))
 			continue;
 		out[j++] = data[i];
 	}

@@ -136,6 +136,9 @@ static const struct {
 	T("A: b\n\nno final newline", "A: b\n\nno final newline",
 	  "A: b\r\n\r\nno final newline"),
 	T("\n", "\n", "\r\n"),
+	T("A: b\r\n\r\nx\r\r\ny\r\r\r\n", "A: b\n\nx\r\r\ny\r\r\r\n",
+	  "A: b\r\n\r\nx\r\r\ny\r\r\r\n"),
+	T("\r\n\r", "\n\r", "\r\n\r"),
 	T("x", "x", "x"),
 #undef T
 };
