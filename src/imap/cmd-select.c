@@ -2,28 +2,6 @@
 #include "imap-commands.h"
 #include "imap-util.h"
 
-static void send_flags(struct client *client, bool readonly)
-{
-	const char *const *keywords = mailbox_keywords(client->mailbox);
-	string_t *str = str_new(256);
-
-	str_append(str, "* FLAGS (");
-	imap_write_flags(str, MAIL_FLAGS_STORED_MASK, keywords);
-	str_append_c(str, ')');
-	client_send_line(client, str_c(str));
-
-	str_truncate(str, 0);
-	if (readonly) {
-		str_append(str, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
-	} else {
-		str_append(str, "* OK [PERMANENTFLAGS (");
-		imap_write_flags(str, MAIL_FLAGS_STORED_MASK, keywords);
-		str_append(str, " \\*)] Flags permitted.");
-	}
-	client_send_line(client, str_c(str));
-	str_free(&str);
-}
-
 bool cmd_select_full(struct client_command *cmd, bool readonly)
 {
 	struct client *client = cmd->client;
@@ -52,7 +30,7 @@ bool cmd_select_full(struct client_command *cmd, bool readonly)
 	bool examine = readonly;
 	readonly = mailbox_is_readonly(client->mailbox);
 
-	send_flags(client, readonly);
+	client_send_mailbox_flags(client);
 	client_send_linef(client, "* %u EXISTS", client->known_count);
 	client_send_linef(client, "* %u RECENT", status.recent);
 	unseen = mailbox_first_unseen_seq(client->mailbox);

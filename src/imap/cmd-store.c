@@ -95,6 +95,8 @@ bool cmd_store(struct client_command *cmd)
 					 (const char *const *)keywords,
 					 &error) < 0)
 			break;
+		if (keywords != NULL)
+			client_send_keywords_if_changed(client);
 		rec = mailbox_get(box, seqs[i]);
 		if (rec == NULL)
 			continue;

@@ -87,6 +87,7 @@ struct client {
 	struct client_known_msg *known;
 	uint32_t known_count, known_alloc;
 	uint32_t recent_count;
+	uint32_t keywords_hash;  /* of the keywords last sent in FLAGS */
 
 	struct client_command *cmd;  /* running (blocked on output) */
 	char *last_cmd_name;
@@ -155,6 +156,10 @@ void client_close_mailbox(struct client *client);
 /* Sync the selected mailbox and send EXPUNGE/FETCH/EXISTS/RECENT for
    changes (imap-sync.c). send_uid adds "UID n" to FETCH updates. */
 void client_sync(struct client *client, bool send_uid);
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the selected
+   mailbox, and again whenever its keyword list grows (RFC 3501 7.2.6). */
+void client_send_mailbox_flags(struct client *client);
+void client_send_keywords_if_changed(struct client *client);
 /* Reset the known view right after SELECT. */
 void client_known_init(struct client *client);
 /* Update what the client knows of message seq's flags (after FETCH

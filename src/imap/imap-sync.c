@@ -35,6 +35,37 @@ void client_known_set(struct client *client, uint32_t seq,
 	k->keywords_hash = imap_keywords_hash(rec->keywords);
 }
 
+void client_send_mailbox_flags(struct client *client)
+{
+	const char *const *keywords = mailbox_keywords(client->mailbox);
+	string_t *str = str_new(256);
+
+	str_append(str, "* FLAGS (");
+	imap_write_flags(str, MAIL_FLAGS_STORED_MASK, keywords);
+	str_append_c(str, ')');
+	client_send_line(client, str_c(str));
+
+	str_truncate(str, 0);
+	if (mailbox_is_readonly(client->mailbox)) {
+		str_append(str, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
+	} else {
+		str_append(str, "* OK [PERMANENTFLAGS (");
+		imap_write_flags(str, MAIL_FLAGS_STORED_MASK, keywords);
+		str_append(str, " \\*)] Flags permitted.");
+	}
+	client_send_line(client, str_c(str));
+	str_free(&str);
+	client->keywords_hash = imap_keywords_hash(keywords);
+}
+
+void client_send_keywords_if_changed(struct client *client)
+{
+	if (client->mailbox != NULL &&
+	    imap_keywords_hash(mailbox_keywords(client->mailbox)) !=
+	    client->keywords_hash)
+		client_send_mailbox_flags(client);
+}
+
 void client_known_init(struct client *client)
 {
 	uint32_t count = mailbox_count(client->mailbox);
@@ -74,6 +105,7 @@ static void sync_flags_changed(void *context, uint32_t seq)
 	    k->keywords_hash == imap_keywords_hash(rec->keywords))
 		return; /* the client already knows (e.g. its own STORE) */
 
+	client_send_keywords_if_changed(client);
 	string_t *str = str_new(128);
 	str_printfa(str, "* %u FETCH (", seq);
 	if (ctx->send_uid)
@@ -134,6 +166,7 @@ void client_sync(struct client *client, bool send_uid)
 		return;
 	}
 	client->sync_error_logged = false;
+	client_send_keywords_if_changed(client);
 	/* in case the storage reported a shrink without expunge calls */
 	uint32_t count = mailbox_count(client->mailbox);
 	if (count != client->known_count) {

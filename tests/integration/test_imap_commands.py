@@ -380,7 +380,10 @@ def test_store_search_copy_move_expunge(home):
     for i in range(5):
         append(s, "INBOX", MSG1 if i % 2 == 0 else MSG2)
     untagged, tagged = s.cmd("STORE 1:2 +FLAGS (\\Flagged $Work)")
-    assert untagged == [b"* 1 FETCH (FLAGS (\\Flagged \\Recent $Work))",
+    # a new keyword is announced before it is used (RFC 3501 7.2.6)
+    assert untagged == [b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)",
+                        b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted.",
+                        b"* 1 FETCH (FLAGS (\\Flagged \\Recent $Work))",
                         b"* 2 FETCH (FLAGS (\\Flagged \\Recent $Work))"], untagged
     untagged, _ = s.cmd("STORE 2 -FLAGS.SILENT ($Work)")
     assert untagged == []

@@ -56,6 +56,14 @@ def test_two_sessions_append_store_expunge(home):
     untagged = b.ok("UID SEARCH ANSWERED")
     assert b"* 3 FETCH (UID 3 FLAGS (\\Answered))" in untagged, untagged
 
+    # a keyword new to the mailbox reaches B (the storage refreshes the
+    # mailbox's keyword list, and so B's FLAGS, only with new mail)
+    a.ok("STORE 3 +FLAGS ($Fresh)")
+    untagged = b.ok("NOOP")
+    assert untagged[-1] == b"* 3 FETCH (FLAGS (\\Answered $Fresh))", untagged
+    assert all(l.startswith(b"* FLAGS") or l.startswith(b"* OK [PERMANENTFLAGS")
+               for l in untagged[:-1]), untagged
+
     # expunge by A: B must not get EXPUNGE during FETCH/STORE/SEARCH
     a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
     untagged = a.ok("EXPUNGE")
