@@ -36,7 +36,7 @@ int imap_search_body(const unsigned char *data, size_t size,
 int imap_search_text(const unsigned char *data, size_t size,
 		     const struct message_part *parts, const char *key);
 
-/* SENTBEFORE/SENTON/SENTSINCE: parse the Date: header of hdr. On
+/* SENTBEFORE/SENTON/SENTSINCE: parse the (first) Date: field of hdr. On
    success returns 0 and sets *day_r to the calendar day of the date in
    its own timezone, as time_t of that day's 00:00:00 UTC (so comparing
    with a SEARCH date, also as 00:00 UTC, gives RFC 3501's "disregarding
