@@ -534,6 +534,37 @@ static int write_uidlist(struct scan_ctx *ctx)
 	return ret;
 }
 
+/* Dovecot removes tmp/ files older than 36 hours: leftovers of
+   interrupted deliveries. Only looked at when tmp/ itself changed. */
+#define TMP_MAX_AGE_SECS (36 * 3600)
+
+static void cleanup_tmp(const struct maildir_mbox *mb)
+{
+	char *path = maildir_mbox_file(mb, "tmp");
+	time_t now = time(NULL);
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+
+	if (stat(path, &st) < 0 || st.st_mtime > now - TMP_MAX_AGE_SECS / 2 ||
+	    (dir = opendir(path)) == NULL) {
+		free(path);
+		return;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		char *f = i_strdup_printf("%s/%s", path, d->d_name);
+		if (stat(f, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < now - TMP_MAX_AGE_SECS && st.st_atime <
+		    now - TMP_MAX_AGE_SECS)
+			(void)unlink(f);
+		free(f);
+	}
+	closedir(dir);
+	free(path);
+}
+
 static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 		       const char **error_r)
 {
@@ -578,8 +609,10 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 	if (!ctx->ul.exists)
 		seed_from_index(ctx, &row);
 	assign_uids(ctx);
-	if (move_new)
+	if (move_new) {
 		move_new_to_cur(ctx);
+		cleanup_tmp(ctx->mb);
+	}
 	else {
 		for (unsigned int i = 0; i < ctx->count; i++)
 			ctx->left_in_new |= ctx->entries[i].in_new;

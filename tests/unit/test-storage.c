@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/time.h>
+#include <time.h>
 #include "storage-private.h"
 
 static char tmpdir[256];
@@ -662,8 +664,23 @@ static void test_crash_leftover(void **state)
 	assert_int_equal(write_full(fd, "4 :18000", 8), 0);
 	close(fd);
 
+	/* leftovers in tmp/: old ones go, fresh ones stay */
+	char tmpf[600], tmpf2[600];
+	struct timeval old_tv[2] = { { time(NULL) - 40 * 3600, 0 },
+				     { time(NULL) - 40 * 3600, 0 } };
+	snprintf(tmpf, sizeof(tmpf), "%s/tmp/1.M1P1.old", maildir);
+	snprintf(tmpf2, sizeof(tmpf2), "%s/tmp/2.M2P2.fresh", maildir);
+	write_file(tmpf, "x");
+	write_file(tmpf2, "y");
+	assert_int_equal(utimes(tmpf, old_tv), 0);
+	snprintf(path, sizeof(path), "%s/tmp", maildir);
+	assert_int_equal(utimes(path, old_tv), 0);
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", maildir);
+
 	user = open_user();
 	struct mailbox *box = open_box(user, "INBOX", false);
+	assert_int_equal(access(tmpf, F_OK), -1);
+	assert_int_equal(access(tmpf2, F_OK), 0);
 	assert_int_equal(mailbox_count(box), 4);
 	assert_int_equal(mailbox_get(box, 1)->uid, 1);
 	assert_int_equal(mailbox_get(box, 3)->uid, 3);
