@@ -76,6 +76,9 @@ void lmtp_client_transaction_reset(struct lmtp_client *client)
 	if (client->message != NULL)
 		str_free(&client->message);
 	client->header_size = 0;
+	client->bdat_started = false;
+	client->bdat_failed = false;
+	client->bdat_too_large = false;
 }
 
 static void lmtp_client_destroy(struct lmtp_client *client, const char *reason)
@@ -258,6 +261,25 @@ static bool lmtp_client_input_step(struct lmtp_client *client)
 		return true;
 	}
 
+	if (client->state == LMTP_STATE_BDAT) {
+		size_t n = v.iov_len < client->bdat_remaining ? v.iov_len :
+			(size_t)client->bdat_remaining;
+		if (!client->bdat_discard && !client->bdat_too_large) {
+			uint64_t max = client->server->set->mail_max_message_size;
+			if (max == 0 || max > SMTP_DATA_MAX_SIZE_CAP)
+				max = SMTP_DATA_MAX_SIZE_CAP;
+			if (str_len(client->message) - client->header_size + n > max)
+				client->bdat_too_large = true;
+			else
+				str_append_n(client->message, v.iov_base, n);
+		}
+		evbuffer_drain(in, n);
+		client->bdat_remaining -= n;
+		if (client->bdat_remaining == 0)
+			lmtp_command_bdat_chunk_done(client);
+		return true;
+	}
+
 	struct smtp_command cmd;
 	const char *error;
 	int ret = smtp_command_parser_next(client->parser, v.iov_base, v.iov_len,
@@ -277,7 +299,8 @@ static bool lmtp_client_input_step(struct lmtp_client *client)
 static void lmtp_client_process_input(struct lmtp_client *client)
 {
 	while (client->state == LMTP_STATE_COMMAND ||
-	       client->state == LMTP_STATE_DATA) {
+	       client->state == LMTP_STATE_DATA ||
+	       client->state == LMTP_STATE_BDAT) {
 		struct evbuffer *out = bufferevent_get_output(client->bev);
 		if (evbuffer_get_length(out) > LMTP_OUTPUT_THROTTLE) {
 			/* the client doesn't read its replies: wait */
@@ -288,7 +311,8 @@ static void lmtp_client_process_input(struct lmtp_client *client)
 			break;
 	}
 	if (client->state == LMTP_STATE_COMMAND ||
-	    client->state == LMTP_STATE_DATA)
+	    client->state == LMTP_STATE_DATA ||
+	    client->state == LMTP_STATE_BDAT)
 		bufferevent_enable(client->bev, EV_READ);
 	else if (client->state == LMTP_STATE_LOOKUP)
 		bufferevent_disable(client->bev, EV_READ);

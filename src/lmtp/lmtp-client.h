@@ -42,6 +42,7 @@ struct lmtp_recipient {
 enum lmtp_state {
 	LMTP_STATE_COMMAND = 0,
 	LMTP_STATE_DATA,
+	LMTP_STATE_BDAT,      /* reading a BDAT chunk (RFC 3030) */
 	LMTP_STATE_LOOKUP,    /* waiting for a userdb reply */
 	LMTP_STATE_CLOSING,   /* flush output, then close */
 };
@@ -70,6 +71,12 @@ struct lmtp_client {
 	unsigned int rcpts_count;
 	struct smtp_data_reader *data_reader;
 	string_t *message;    /* prepended headers + message, CRLF */
+	/* BDAT: bytes of the current chunk still to read, whether it is
+	   the LAST one, whether it is read only to be thrown away (the
+	   command was refused), and the transaction's state */
+	uint64_t bdat_remaining, bdat_chunk_size;
+	bool bdat_last, bdat_discard, bdat_started, bdat_failed;
+	bool bdat_too_large;
 	size_t header_size;   /* bytes of prepended headers in message */
 
 	/* pending RCPT during LMTP_STATE_LOOKUP */
@@ -97,7 +104,9 @@ int lmtp_client_start_tls(struct lmtp_client *client, const char **error_r);
 /* lmtp-commands.c */
 void lmtp_command_execute(struct lmtp_client *client,
 			  const struct smtp_command *cmd);
-/* DATA finished: deliver and reply per recipient. */
+/* DATA (or BDAT LAST) finished: deliver and reply per recipient. */
 void lmtp_command_data_finished(struct lmtp_client *client);
+/* A BDAT chunk has been read completely. */
+void lmtp_command_bdat_chunk_done(struct lmtp_client *client);
 
 #endif

@@ -39,6 +39,7 @@ static void cmd_lhlo(struct lmtp_client *client, const char *args)
 		  SMTP_DATA_MAX_SIZE_CAP : max));
 	lines[n++] = client->server->hostname;
 	lines[n++] = "8BITMIME";
+	lines[n++] = "CHUNKING";
 	lines[n++] = "ENHANCEDSTATUSCODES";
 	lines[n++] = "PIPELINING";
 	if (client->server->ssl_ctx != NULL && !client->tls)
@@ -251,6 +252,10 @@ static void cmd_data(struct lmtp_client *client, const char *args)
 		lmtp_client_reply(client, 554, "5.5.0", "No valid recipients");
 		return;
 	}
+	if (client->bdat_started) {
+		lmtp_client_reply(client, 503, "5.5.0", "DATA cannot be used after BDAT");
+		return;
+	}
 	if (args[0] != '\0') {
 		lmtp_client_reply(client, 501, "5.5.4", "Invalid parameters");
 		return;
@@ -284,7 +289,10 @@ void lmtp_command_data_finished(struct lmtp_client *client)
 	string_t *replies = str_new(256);
 
 	client->state = LMTP_STATE_COMMAND;
-	if (smtp_data_reader_too_large(client->data_reader)) {
+	bool too_large = client->data_reader != NULL ?
+		smtp_data_reader_too_large(client->data_reader) :
+		client->bdat_too_large;
+	if (too_large) {
 		for (unsigned int i = 0; i < client->rcpts_count; i++) {
 			smtp_reply_append(replies, 552, "5.3.4",
 				"<%s> Message size exceeds administrative limit",
@@ -316,6 +324,68 @@ void lmtp_command_data_finished(struct lmtp_client *client)
 	lmtp_client_transaction_reset(client);
 }
 
+/* BDAT chunk-size [LAST] (RFC 3030 2). The chunk's bytes are read even
+   when the command is refused, to stay in step with the client. */
+static void cmd_bdat(struct lmtp_client *client, const char *args)
+{
+	char **words = str_split(args, " ");
+	unsigned int count = str_array_length(words);
+	uint64_t size;
+
+	if (count < 1 || count > 2 || str_to_uint64(words[0], &size) < 0 ||
+	    (count == 2 && strcasecmp(words[1], "LAST") != 0)) {
+		str_split_free(&words);
+		/* without a valid size we can't find the next command */
+		lmtp_client_reply(client, 501, "5.5.4", "Invalid BDAT parameters");
+		lmtp_client_close(client, "Invalid BDAT parameters");
+		return;
+	}
+	str_split_free(&words);
+	client->bdat_remaining = size;
+	client->bdat_chunk_size = size;
+	client->bdat_last = count == 2;
+	client->bdat_discard = true;
+	if (client->lhlo == NULL) {
+		lmtp_client_reply(client, 503, "5.5.1", "Invalid command: Send LHLO first");
+	} else if (!client->mail_given) {
+		lmtp_client_reply(client, 503, "5.5.0", "MAIL needed first");
+	} else if (client->rcpts_count == 0) {
+		lmtp_client_reply(client, 554, "5.5.0", "No valid recipients");
+	} else if (client->bdat_failed) {
+		lmtp_client_reply(client, 503, "5.5.0",
+				  "Previous data chunk failed, issue RSET first");
+	} else {
+		client->bdat_discard = false;
+		if (!client->bdat_started) {
+			client->bdat_started = true;
+			client->message = str_new(64 * 1024);
+			lmtp_local_add_headers(client, client->message);
+			client->header_size = str_len(client->message);
+		}
+	}
+	if (size == 0)
+		lmtp_command_bdat_chunk_done(client);
+	else
+		client->state = LMTP_STATE_BDAT;
+}
+
+void lmtp_command_bdat_chunk_done(struct lmtp_client *client)
+{
+	client->state = LMTP_STATE_COMMAND;
+	if (client->bdat_discard)
+		return; /* already answered */
+	if (client->bdat_last) {
+		lmtp_command_data_finished(client);
+	} else if (client->bdat_too_large) {
+		client->bdat_failed = true;
+		lmtp_client_reply(client, 552, "5.3.4",
+				  "Message size exceeds administrative limit");
+	} else {
+		lmtp_client_reply(client, 250, "2.0.0", "Added %llu octets",
+				  (unsigned long long)client->bdat_chunk_size);
+	}
+}
+
 static void cmd_rset(struct lmtp_client *client, const char *args)
 {
 	lmtp_client_transaction_reset(client);
@@ -345,6 +415,7 @@ static const struct {
 } lmtp_commands[] = {
 	{ "LHLO", cmd_lhlo }, { "STARTTLS", cmd_starttls },
 	{ "MAIL", cmd_mail }, { "RCPT", cmd_rcpt }, { "DATA", cmd_data },
+	{ "BDAT", cmd_bdat },
 	{ "RSET", cmd_rset }, { "NOOP", cmd_noop }, { "VRFY", cmd_vrfy },
 	{ "QUIT", cmd_quit },
 };

@@ -230,6 +230,23 @@ def test_size_limit():
         # the connection is still in step
         codes, replies = lmtp.deliver("a@b.c", [ALICE], b"Subject: s\r\n\r\nok\r\n")
         assert replies[0][0] == 250
+        # BDAT: over the limit in the LAST chunk -> one 552 per recipient
+        assert lmtp.cmd("MAIL FROM:<a@b.c>")[0] == 250
+        assert lmtp.cmd("RCPT TO:<alice@example.com>")[0] == 250
+        assert lmtp.cmd("RCPT TO:<bob@example.com>")[0] == 250
+        lmtp.sock.sendall(b"BDAT 600\r\n" + b"z" * 600)
+        assert lmtp.reply()[0] == 250
+        lmtp.sock.sendall(b"BDAT 600 LAST\r\n" + b"z" * 600)
+        assert [lmtp.reply()[0], lmtp.reply()[0]] == [552, 552]
+        # over the limit in a middle chunk: refused, later chunks too
+        assert lmtp.cmd("MAIL FROM:<a@b.c>")[0] == 250
+        assert lmtp.cmd("RCPT TO:<alice@example.com>")[0] == 250
+        lmtp.sock.sendall(b"BDAT 1500\r\n" + b"z" * 1500)
+        assert lmtp.reply() == (552, [b"552 5.3.4 Message size exceeds "
+                                      b"administrative limit"])
+        lmtp.sock.sendall(b"BDAT 5 LAST\r\nzzzzz")
+        assert lmtp.reply()[0] == 503
+        assert lmtp.cmd("RSET")[0] == 250
         lmtp.quit()
         assert len(maildir_messages(env, ALICE)) == 1
         assert len(maildir_messages(env, BOB)) == 0
@@ -460,3 +477,38 @@ def test_disconnect_during_data_stores_nothing(env):
     assert env.wait_log("lmtp", "Disconnect from 127.0.0.1: Connection closed")
     assert LMTP(path=env.lmtp_path).lhlo()[0] == 250
     assert len(maildir_messages(env, "carol@example.com")) == before
+
+
+def test_bdat_chunking(env):
+    lmtp = LMTP(path=env.lmtp_path)
+    code, lines = lmtp.lhlo()
+    assert b"250-CHUNKING" in lines or b"250 CHUNKING" in lines
+    # BDAT refused before MAIL: its bytes are still read and skipped
+    lmtp.sock.sendall(b"BDAT 12\r\nNOOP\r\nNOOP\r\n")
+    assert lmtp.reply() == (503, [b"503 5.5.0 MAIL needed first"])
+    assert lmtp.cmd("MAIL FROM:<a@b.c>")[0] == 250
+    assert lmtp.cmd("RCPT TO:<carol@example.com>")[0] == 250
+    assert lmtp.cmd("RCPT TO:<bob@example.com>")[0] == 250
+    part1 = b"Subject: chunks\r\n\r\n.no stuffing\r\n"
+    part2 = b"second chunk\r\n.\r\nafter a dot line\r\n"
+    lmtp.sock.sendall(b"BDAT %d\r\n" % len(part1) + part1)
+    assert lmtp.reply() == (250, [b"250 2.0.0 Added %d octets" % len(part1)])
+    assert lmtp.cmd("DATA")[0] == 503
+    lmtp.sock.sendall(b"BDAT %d LAST\r\n" % len(part2) + part2)
+    r1, r2 = lmtp.reply(), lmtp.reply()
+    assert r1[0] == 250 and r1[1][0].startswith(b"250 2.0.0 <carol@example.com>")
+    assert r2[0] == 250 and r2[1][0].startswith(b"250 2.0.0 <bob@example.com>")
+    lmtp.quit()
+    stored = [m for m in maildir_messages(env, "carol@example.com")
+              if b"Subject: chunks" in m]
+    assert len(stored) == 1
+    assert stored[0].endswith(b"\n\n.no stuffing\nsecond chunk\n.\nafter a dot line\n")
+    msgs = pop3_retr_all(env, "carol@example.com")
+    assert any(strip_prepended(m).endswith((part1 + part2)[9:]) for m in msgs)
+
+
+def test_bdat_bad_size_closes(env):
+    lines = raw(env, b"LHLO x\r\nBDAT 12x\r\nNOOP\r\n")
+    replies = [l for l in lines if l and l[3:4] == " "]
+    assert replies[-1] == "501 5.5.4 Invalid BDAT parameters"
+    assert not any(r.startswith("250 2.0.0 OK") for r in replies)
