@@ -133,7 +133,8 @@ struct mail_record {
 	uint64_t size;                 /* physical size on disk (LF) */
 	uint64_t vsize;                /* RFC822.SIZE: size with CRLF */
 	uint64_t modseq;
-	const char *guid;
+	const char *guid;              /* Maildir base file name (Dovecot's
+	                                  default message GUID) */
 };
 /* Number of messages in the view and access by 1-based sequence. The
    returned record stays valid until the next sync/modifying call. */
@@ -194,7 +195,8 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 		 void *context, const char **error_r);
 /* A file descriptor (inotify on the Maildir and index) that becomes
    readable when something may have changed, for IDLE; -1 if none (then
-   poll with mailbox_sync every second). */
+   poll with mailbox_sync every second). Owned by box; mailbox_sync()
+   drains it, so the caller only polls it and then calls mailbox_sync(). */
 int mailbox_notify_fd(struct mailbox *box);
 
 #endif

@@ -508,6 +508,64 @@ static void test_subscriptions_file(void **state)
 	str_split_free(&names);
 }
 
+/* dovecot-keywords and subscriptions: every prefix, random bytes and
+   oversized files are read without crashing and give only valid data. */
+static void test_files_garbage(void **state)
+{
+	static const char kw_text[] = "0 $Forwarded\n1 Junk\n25 Last\n";
+	static const char subs_text[] = "V\t2\n\nINBOX\nWork\tProjects\n";
+	struct maildir_keywords kw;
+	char kpath[300], spath[300], **names;
+	size_t i;
+
+	memset(&kw, 0, sizeof(kw));
+	snprintf(kpath, sizeof(kpath), "%s/dovecot-keywords", tmpdir);
+	snprintf(spath, sizeof(spath), "%s/subscriptions", tmpdir);
+	for (i = 0; i <= strlen(kw_text); i++) {
+		char buf[64];
+		memcpy(buf, kw_text, i);
+		buf[i] = '\0';
+		write_text(kpath, buf);
+		assert_int_equal(maildir_keywords_read(kpath, &kw), 0);
+		for (int k = 0; k < MAILDIR_MAX_KEYWORDS; k++)
+			assert_true(kw.names[k] == NULL ||
+				    maildir_keyword_is_valid(kw.names[k]));
+		if (i == strlen(kw_text))
+			assert_string_equal(kw.names[25], "Last");
+	}
+	for (i = 0; i <= strlen(subs_text); i++) {
+		char buf[64];
+		memcpy(buf, subs_text, i);
+		buf[i] = '\0';
+		write_text(spath, buf);
+		assert_int_equal(subsfile_read(spath, &names), 0);
+		assert_true(str_array_length(names) <= 2);
+		str_split_free(&names);
+	}
+	srand(3);
+	for (i = 0; i < 100; i++) {
+		char buf[512];
+		size_t n = (size_t)rand() % (sizeof(buf) - 1) + 1;
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (char)(rand() % 255 + 1);
+		buf[n] = '\0';
+		write_text(kpath, buf);
+		write_text(spath, buf);
+		assert_int_equal(maildir_keywords_read(kpath, &kw), 0);
+		for (int k = 0; k < MAILDIR_MAX_KEYWORDS; k++)
+			assert_true(kw.names[k] == NULL ||
+				    maildir_keyword_is_valid(kw.names[k]));
+		assert_int_equal(subsfile_read(spath, &names), 0);
+		str_split_free(&names);
+	}
+	/* oversized: refused, not read into memory */
+	int fd = open(kpath, O_WRONLY | O_TRUNC);
+	assert_int_equal(ftruncate(fd, 10 * 1024 * 1024), 0);
+	close(fd);
+	assert_int_equal(maildir_keywords_read(kpath, &kw), -1);
+	maildir_keywords_clear(&kw);
+}
+
 /* --- mail_location --- */
 
 static void test_mail_location(void **state)
@@ -573,6 +631,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keywords,
 						setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_subscriptions_file,
+						setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_files_garbage,
 						setup_dir, teardown_dir),
 		cmocka_unit_test(test_mail_location),
 	};
