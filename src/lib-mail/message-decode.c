@@ -167,6 +167,18 @@ static size_t encoded_word_parse(const unsigned char *p, size_t size,
 	return i + 2;
 }
 
+/* Convert the bytes decoded so far from encoded-words of one charset. */
+static void flush_encoded(string_t *decoded, char **charset, string_t *dest)
+{
+	if (*charset == NULL)
+		return;
+	(void)charset_to_utf8(*charset, str_data(decoded), str_len(decoded),
+			      dest);
+	str_truncate(decoded, 0);
+	free(*charset);
+	*charset = NULL;
+}
+
 void message_header_decode_utf8(const void *value, size_t size,
 				string_t *dest)
 {
@@ -174,6 +186,7 @@ void message_header_decode_utf8(const void *value, size_t size,
 	string_t *raw = str_new(size + 1), *decoded = str_new(64);
 	size_t i = 0, pending_ws_start = 0, pending_ws_len = 0;
 	bool last_was_encoded = false;
+	char *cur_charset = NULL;
 
 	while (i < size) {
 		const unsigned char *charset, *text;
@@ -195,33 +208,40 @@ void message_header_decode_utf8(const void *value, size_t size,
 		len = encoded_word_parse(p + i, size - i, &charset, &cs_len,
 					 &enc, &text, &text_len);
 		if (len == 0) {
+			flush_encoded(decoded, &cur_charset, dest);
 			str_append_c(raw, (char)p[i]);
 			pending_ws_len = 0;
 			last_was_encoded = false;
 			i++;
 			continue;
 		}
+		/* whitespace between adjacent encoded-words is dropped */
 		if (last_was_encoded && pending_ws_len > 0)
 			str_truncate(raw, pending_ws_start);
-		/* flush the plain text so far */
-		utf8_append_valid(dest, str_data(raw), str_len(raw));
-		str_truncate(raw, 0);
 
 		char *cs = i_strndup(charset, cs_len), *star;
 		if ((star = strchr(cs, '*')) != NULL)
 			*star = '\0'; /* RFC 2231 language */
-		str_truncate(decoded, 0);
+		if (cur_charset != NULL && (str_len(raw) > 0 ||
+					    strcasecmp(cur_charset, cs) != 0))
+			flush_encoded(decoded, &cur_charset, dest);
+		utf8_append_valid(dest, str_data(raw), str_len(raw));
+		str_truncate(raw, 0);
+		/* adjacent words of the same charset are converted together:
+		   a multibyte character may be split between them */
+		if (cur_charset == NULL)
+			cur_charset = cs;
+		else
+			free(cs);
 		if (enc == 'B' || enc == 'b')
 			message_decode_base64(text, text_len, decoded);
 		else
 			qp_decode(text, text_len, decoded, true);
-		(void)charset_to_utf8(cs, str_data(decoded), str_len(decoded),
-				      dest);
-		free(cs);
 		i += len;
 		pending_ws_len = 0;
 		last_was_encoded = true;
 	}
+	flush_encoded(decoded, &cur_charset, dest);
 	utf8_append_valid(dest, str_data(raw), str_len(raw));
 	str_free(&raw);
 	str_free(&decoded);

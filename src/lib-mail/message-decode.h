@@ -17,7 +17,9 @@ void message_decode_transfer(const char *encoding, const void *data,
 
 /* Decode a header value to UTF-8: line breaks unfolded, RFC 2047
    encoded-words decoded (whitespace between adjacent encoded-words
-   dropped, RFC 2231 "*lang" suffixes ignored), other bytes taken as
+   dropped, adjacent words of one charset converted together so that a
+   character split between them survives, RFC 2231 "*lang" suffixes
+   ignored), other bytes taken as
    UTF-8 with invalid sequences replaced by U+FFFD. */
 void message_header_decode_utf8(const void *value, size_t size,
 				string_t *dest);

@@ -688,6 +688,11 @@ static void test_decode(void **state)
 	       "=?bogus?Q?a_b?= =?utf-8*de?q?c?=");
 	assert_string_equal(str_c(s), "caf\xc3\xa9\xc3\xa4 x a bc");
 	str_truncate(s, 0);
+	/* a UTF-8 character split between two encoded-words */
+	DECODE(message_header_decode_utf8,
+	       "=?utf-8?b?w6Tw?=\r\n =?UTF-8?B?n5iA?= =?utf-8?q?x?=y");
+	assert_string_equal(str_c(s), "\xc3\xa4\xf0\x9f\x98\x80xy");
+	str_truncate(s, 0);
 	DECODE(message_header_decode_utf8, "plain \xff text\r\n folded");
 	assert_string_equal(str_c(s), "plain \xef\xbf\xbd text folded");
 	str_truncate(s, 0);
