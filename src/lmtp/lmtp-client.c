@@ -328,15 +328,22 @@ void lmtp_client_resume(struct lmtp_client *client)
 void lmtp_client_create(struct lmtp_server *server, evutil_socket_t fd,
 			const char *rip, unsigned int rport, bool implicit_tls)
 {
-	struct lmtp_client *client = i_new(struct lmtp_client, 1);
+	struct lmtp_client *client;
 
+	if (implicit_tls && server->ssl_ctx == NULL) {
+		i_error("TLS listener, but no ssl_cert/ssl_key configured: "
+			"closing connection from %s", rip != NULL ? rip : "local");
+		evutil_closesocket(fd);
+		return;
+	}
+	client = i_new(struct lmtp_client, 1);
 	client->server = server;
 	client->rip = i_strdup(rip);
 	client->rport = rport;
 	client->session_id = lmtp_id_new();
 	client->parser = smtp_command_parser_create(0);
 	server->connection_count++;
-	if (implicit_tls && server->ssl_ctx != NULL) {
+	if (implicit_tls) {
 		SSL *ssl = SSL_new(server->ssl_ctx);
 		client->bev = bufferevent_openssl_socket_new(server->base, fd, ssl,
 			BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
