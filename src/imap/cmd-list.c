@@ -80,63 +80,95 @@ static void list_send(struct client *client, bool lsub, const char *flags,
 	str_free(&str);
 }
 
-static bool name_in(char *const *names, unsigned int count, const char *name)
+static int cmp_strp(const void *a, const void *b)
 {
-	for (unsigned int i = 0; i < count; i++) {
-		if (strcmp(names[i], name) == 0)
-			return true;
-	}
-	return false;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool has_children(char *const *names, unsigned int count,
-			 const char *name, char sep)
+/* A sorted array of pointers to names (the strings aren't copied). */
+static char **names_sorted(char *const *names, unsigned int count)
 {
-	size_t len = strlen(name);
+	char **sorted = i_new(char *, count + 1);
 
-	for (unsigned int i = 0; i < count; i++) {
-		if (strncmp(names[i], name, len) == 0 && names[i][len] == sep)
-			return true;
-	}
-	return false;
+	memcpy(sorted, names, count * sizeof(*sorted));
+	qsort(sorted, count, sizeof(*sorted), cmp_strp);
+	return sorted;
 }
 
-/* List parents of names that match the pattern but aren't in names
-   themselves (e.g. "a" for "a.b" with pattern "%"), once each. */
-static void list_parents(struct client *client, bool lsub, char *const *names,
-			 unsigned int count, char *const *existing,
-			 unsigned int existing_count, const char *pattern,
-			 char sep)
+/* Index of the first name >= key. */
+static unsigned int names_lower_bound(char *const *sorted, unsigned int count,
+				      const char *key)
 {
-	char **sent = NULL;
-	unsigned int sent_count = 0;
+	unsigned int lo = 0, hi = count;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		if (strcmp(sorted[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool names_have(char *const *sorted, unsigned int count,
+		       const char *name)
+{
+	unsigned int i = names_lower_bound(sorted, count, name);
+	return i < count && strcmp(sorted[i], name) == 0;
+}
+
+static bool names_have_children(char *const *sorted, unsigned int count,
+				const char *name, char sep)
+{
+	char *prefix = i_strdup_printf("%s%c", name, sep);
+	unsigned int i = names_lower_bound(sorted, count, prefix);
+	bool ret = i < count && str_begins(sorted[i], prefix);
+
+	free(prefix);
+	return ret;
+}
+
+/* List the parents of names that match the pattern but aren't names
+   themselves (e.g. "a" for "a.b" with pattern "%"), once each.
+   sorted is names sorted. */
+static void list_parents(struct client *client, bool lsub,
+			 char *const *sorted, unsigned int count,
+			 const char *pattern, char sep)
+{
+	char **cands = NULL;
+	unsigned int cands_count = 0, cands_alloc = 0;
 
 	/* RFC 3501 6.3.8/6.3.9: levels of hierarchy matched by '%' are
 	   returned even when they aren't mailboxes themselves */
-	if (strchr(pattern, '%') == NULL)
+	if (strchr(pattern, '%') == NULL || sep == '\0')
 		return;
-
-	for (unsigned int i = 0; i < count && sep != '\0'; i++) {
-		char *parent = i_strdup(names[i]);
-		char *p;
-		while ((p = strrchr(parent, sep)) != NULL) {
-			*p = '\0';
-			if (parent[0] == '\0' || name_in(names, count, parent) ||
-			    name_in(sent, sent_count, parent) ||
-			    !list_match(pattern, parent, sep))
+	for (unsigned int i = 0; i < count; i++) {
+		for (const char *p = strchr(sorted[i], sep); p != NULL;
+		     p = strchr(p + 1, sep)) {
+			if (p == sorted[i])
 				continue;
-			bool exists = name_in(existing, existing_count, parent);
-			list_send(client, lsub, lsub ? "\\Noselect" :
-				  exists ? "\\HasChildren" :
-				  "\\Noselect \\HasChildren", sep, parent);
-			sent = i_realloc(sent, (sent_count + 1) * sizeof(*sent));
-			sent[sent_count++] = i_strdup(parent);
+			if (cands_count == cands_alloc) {
+				cands_alloc = cands_alloc == 0 ? 16 : cands_alloc * 2;
+				cands = i_realloc(cands, cands_alloc * sizeof(*cands));
+			}
+			cands[cands_count++] = i_strndup(sorted[i],
+						(size_t)(p - sorted[i]));
 		}
-		free(parent);
 	}
-	for (unsigned int i = 0; i < sent_count; i++)
-		free(sent[i]);
-	free(sent);
+	if (cands_count > 0)
+		qsort(cands, cands_count, sizeof(*cands), cmp_strp);
+	for (unsigned int i = 0; i < cands_count; i++) {
+		if ((i > 0 && strcmp(cands[i], cands[i - 1]) == 0) ||
+		    names_have(sorted, count, cands[i]) ||
+		    !list_match(pattern, cands[i], sep))
+			continue;
+		list_send(client, lsub, lsub ? "\\Noselect" :
+			  "\\Noselect \\HasChildren", sep, cands[i]);
+	}
+	for (unsigned int i = 0; i < cands_count; i++)
+		free(cands[i]);
+	free(cands);
 }
 
 static void list_mailboxes(struct client *client, const char *pattern,
@@ -147,6 +179,7 @@ static void list_mailboxes(struct client *client, const char *pattern,
 
 	for (unsigned int i = 0; i < count; i++)
 		names[i] = infos[i].name;
+	char **sorted = names_sorted(names, count);
 	for (unsigned int i = 0; i < count; i++) {
 		if (!list_match(pattern, names[i], sep))
 			continue;
@@ -155,14 +188,15 @@ static void list_mailboxes(struct client *client, const char *pattern,
 			str_append(flags, "\\Noselect ");
 		if ((infos[i].flags & MAILBOX_NOINFERIORS) != 0)
 			str_append(flags, "\\Noinferiors");
-		else if (has_children(names, count, names[i], sep))
+		else if (names_have_children(sorted, count, names[i], sep))
 			str_append(flags, "\\HasChildren");
 		else
 			str_append(flags, "\\HasNoChildren");
 		list_send(client, false, str_c(flags), sep, names[i]);
 		str_free(&flags);
 	}
-	list_parents(client, false, names, count, names, count, pattern, sep);
+	list_parents(client, false, sorted, count, pattern, sep);
+	free(sorted);
 	free(names);
 }
 
@@ -178,7 +212,9 @@ static int list_subscriptions(struct client *client, const char *pattern,
 		if (list_match(pattern, subs[i], sep))
 			list_send(client, true, "", sep, subs[i]);
 	}
-	list_parents(client, true, subs, count, NULL, 0, pattern, sep);
+	char **sorted = names_sorted(subs, count);
+	list_parents(client, true, sorted, count, pattern, sep);
+	free(sorted);
 	str_split_free(&subs);
 	return 0;
 }

@@ -559,3 +559,28 @@ def test_imaplib_session(home):
     assert typ == "OK" and any(b"Work" in d for d in data)
     m.close()
     m.logout()
+
+
+def test_list_many_mailboxes(home):
+    """LIST stays fast with thousands of folders (made directly on disk
+    as Maildir++ .folders, the way an existing tree looks)."""
+    s = started(home)
+    s.ok("NOOP")
+    n = 0
+    for a in range(20):
+        for b in range(50):
+            d = os.path.join(home.maildir, ".p%d.c%d" % (a, b))
+            for sub in ("cur", "new", "tmp"):
+                os.makedirs(os.path.join(d, sub))
+            n += 1
+    t0 = time.time()
+    untagged, tagged = s.cmd('LIST "" *', timeout=60)
+    assert b"OK List completed" in tagged
+    # + INBOX and the parents p0..p19 that exist only through children
+    assert len(untagged) == n + 21
+    assert b'* LIST (\\Noselect \\HasChildren) "." p7' in untagged
+    assert b'* LIST (\\HasNoChildren) "." p7.c42' in untagged
+    untagged, _ = s.cmd('LIST "" %', timeout=60)
+    assert b'* LIST (\\Noselect \\HasChildren) "." p7' in untagged
+    assert len(untagged) == 21
+    assert time.time() - t0 < 10
