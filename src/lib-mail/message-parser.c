@@ -27,6 +27,8 @@ struct parser {
 	struct boundary *boundaries;
 	struct message_part *root, *part;
 	unsigned int nested_count, total_count;
+	/* last child appended at each depth, to append in O(1) */
+	struct message_part *tails[MESSAGE_PARSER_MAX_NESTING + 2];
 	/* end offset to use if a boundary is found on the first line that
 	   is scanned in body_to_boundary() */
 	size_t first_line_end;
@@ -59,17 +61,28 @@ static unsigned int count_lf(const unsigned char *data, size_t size)
 static struct message_part *part_append(struct parser *ctx, size_t offset)
 {
 	struct message_part *parent = ctx->part, *part, **pp;
+	unsigned int depth = parent == NULL ? 0 : ctx->nested_count + 1;
 
 	part = i_new(struct message_part, 1);
 	part->parent = parent;
 	part->header_offset = offset;
 	if (parent != NULL) {
-		for (pp = &parent->children; *pp != NULL; pp = &(*pp)->next) ;
-		*pp = part;
+		if (depth < N_ELEMENTS(ctx->tails) && ctx->tails[depth] != NULL &&
+		    ctx->tails[depth]->parent == parent) {
+			ctx->tails[depth]->next = part;
+		} else {
+			for (pp = &parent->children; *pp != NULL;
+			     pp = &(*pp)->next) ;
+			*pp = part;
+		}
 		parent->children_count++;
 	}
+	if (depth < N_ELEMENTS(ctx->tails))
+		ctx->tails[depth] = part;
+	if (depth + 1 < N_ELEMENTS(ctx->tails))
+		ctx->tails[depth + 1] = NULL;
 	ctx->part = part;
-	ctx->nested_count++;
+	ctx->nested_count = depth;
 	ctx->total_count++;
 	return part;
 }
@@ -555,7 +568,6 @@ struct message_part *message_parse(const unsigned char *data, size_t size)
 	ctx.data = data;
 	ctx.size = size;
 	ctx.root = part_append(&ctx, 0);
-	ctx.nested_count = 0; /* the root is not nested */
 	while (state != STATE_EOF) {
 		switch (state) {
 		case STATE_HEADER:
