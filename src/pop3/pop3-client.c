@@ -153,8 +153,13 @@ static void pop3_client_write_cb(evutil_socket_t fd, short what, void *context)
 		event_base_loopbreak(client->base);
 		return;
 	}
-	if (n > 0)
+	if (n > 0) {
+		/* a client that keeps reading a long RETR is not idle */
+		struct timeval idle = { POP3_IDLE_TIMEOUT_SECS, 0 };
 		client->output_bytes += (unsigned int)n;
+		if (!client->disconnected)
+			event_add(client->ev_idle, &idle);
+	}
 	if (client->cmd != NULL && !client->disconnected &&
 	    !pop3_client_output_full(client)) {
 		if (client->cmd(client))
