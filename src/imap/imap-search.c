@@ -114,149 +114,160 @@ static struct search_key *search_parse_list(struct search_parser *p)
 	return and;
 }
 
-static const struct { const char *name; enum mail_flags flag; bool want; } flag_keys[] = {
-	{ "ANSWERED", MAIL_ANSWERED, true }, { "UNANSWERED", MAIL_ANSWERED, false },
-	{ "DELETED", MAIL_DELETED, true }, { "UNDELETED", MAIL_DELETED, false },
-	{ "DRAFT", MAIL_DRAFT, true }, { "UNDRAFT", MAIL_DRAFT, false },
-	{ "FLAGGED", MAIL_FLAGGED, true }, { "UNFLAGGED", MAIL_FLAGGED, false },
-	{ "SEEN", MAIL_SEEN, true }, { "UNSEEN", MAIL_SEEN, false },
-	{ "RECENT", MAIL_RECENT, true }, { "OLD", MAIL_RECENT, false },
+/* What follows a search key's name. */
+enum search_arg {
+	ARG_NONE,
+	ARG_DATE,	/* date */
+	ARG_STRING,	/* astring -> value */
+	ARG_HEADER,	/* field-name astring -> field, value */
+	ARG_SIZE,	/* number */
+	ARG_UIDSET,	/* sequence set of UIDs */
+	ARG_KEYWORD,	/* flag-keyword */
 };
 
-static const struct { const char *name; enum search_type type; } date_keys[] = {
-	{ "BEFORE", SEARCH_BEFORE }, { "ON", SEARCH_ON }, { "SINCE", SEARCH_SINCE },
-	{ "SENTBEFORE", SEARCH_SENTBEFORE }, { "SENTON", SEARCH_SENTON },
-	{ "SENTSINCE", SEARCH_SENTSINCE },
+static const struct search_key_def {
+	const char *name;
+	enum search_type type;
+	enum search_arg arg;
+	enum mail_flags flag;
+	bool want;
+} key_defs[] = {
+	{ "ALL", SEARCH_ALL, ARG_NONE, 0, true },
+	{ "ANSWERED", SEARCH_FLAG, ARG_NONE, MAIL_ANSWERED, true },
+	{ "UNANSWERED", SEARCH_FLAG, ARG_NONE, MAIL_ANSWERED, false },
+	{ "DELETED", SEARCH_FLAG, ARG_NONE, MAIL_DELETED, true },
+	{ "UNDELETED", SEARCH_FLAG, ARG_NONE, MAIL_DELETED, false },
+	{ "DRAFT", SEARCH_FLAG, ARG_NONE, MAIL_DRAFT, true },
+	{ "UNDRAFT", SEARCH_FLAG, ARG_NONE, MAIL_DRAFT, false },
+	{ "FLAGGED", SEARCH_FLAG, ARG_NONE, MAIL_FLAGGED, true },
+	{ "UNFLAGGED", SEARCH_FLAG, ARG_NONE, MAIL_FLAGGED, false },
+	{ "SEEN", SEARCH_FLAG, ARG_NONE, MAIL_SEEN, true },
+	{ "UNSEEN", SEARCH_FLAG, ARG_NONE, MAIL_SEEN, false },
+	{ "RECENT", SEARCH_FLAG, ARG_NONE, MAIL_RECENT, true },
+	{ "OLD", SEARCH_FLAG, ARG_NONE, MAIL_RECENT, false },
+	{ "BEFORE", SEARCH_BEFORE, ARG_DATE, 0, true },
+	{ "ON", SEARCH_ON, ARG_DATE, 0, true },
+	{ "SINCE", SEARCH_SINCE, ARG_DATE, 0, true },
+	{ "SENTBEFORE", SEARCH_SENTBEFORE, ARG_DATE, 0, true },
+	{ "SENTON", SEARCH_SENTON, ARG_DATE, 0, true },
+	{ "SENTSINCE", SEARCH_SENTSINCE, ARG_DATE, 0, true },
+	{ "BCC", SEARCH_HEADER, ARG_STRING, 0, true },
+	{ "CC", SEARCH_HEADER, ARG_STRING, 0, true },
+	{ "FROM", SEARCH_HEADER, ARG_STRING, 0, true },
+	{ "SUBJECT", SEARCH_HEADER, ARG_STRING, 0, true },
+	{ "TO", SEARCH_HEADER, ARG_STRING, 0, true },
+	{ "HEADER", SEARCH_HEADER, ARG_HEADER, 0, true },
+	{ "BODY", SEARCH_BODY, ARG_STRING, 0, true },
+	{ "TEXT", SEARCH_TEXT, ARG_STRING, 0, true },
+	{ "KEYWORD", SEARCH_KEYWORD, ARG_KEYWORD, 0, true },
+	{ "UNKEYWORD", SEARCH_KEYWORD, ARG_KEYWORD, 0, false },
+	{ "LARGER", SEARCH_LARGER, ARG_SIZE, 0, true },
+	{ "SMALLER", SEARCH_SMALLER, ARG_SIZE, 0, true },
+	{ "UID", SEARCH_UIDSET, ARG_UIDSET, 0, true },
 };
 
-static const char *const header_keys[] = {
-	"BCC", "CC", "FROM", "SUBJECT", "TO",
-};
+/* Read the key's argument(s) into key. */
+static bool search_parse_arg(struct search_parser *p,
+			     const struct search_key_def *def,
+			     struct search_key *key)
+{
+	const char *str, *str2;
+
+	if (def->arg == ARG_NONE)
+		return true;
+	if (!get_astring(p, &str))
+		return false;
+	switch (def->arg) {
+	case ARG_NONE:
+		break;
+	case ARG_DATE:
+		if (imap_parse_date(str, &key->date) < 0) {
+			p->error = "Invalid search date parameter";
+			return false;
+		}
+		break;
+	case ARG_STRING:
+	case ARG_KEYWORD:
+		if (def->type == SEARCH_HEADER)
+			key->field = i_strdup(def->name);
+		key->value = i_strdup(str);
+		break;
+	case ARG_HEADER:
+		if (!get_astring(p, &str2))
+			return false;
+		key->field = i_strdup(str);
+		key->value = i_strdup(str2);
+		break;
+	case ARG_SIZE:
+		if (str_to_uint64(str, &key->size) < 0) {
+			p->error = "Invalid size";
+			return false;
+		}
+		break;
+	case ARG_UIDSET:
+		if (imap_seqset_parse(str, p->uid_star, &key->ranges,
+				      &key->ranges_count) < 0) {
+			p->error = "Invalid uidset";
+			return false;
+		}
+		break;
+	}
+	return true;
+}
+
+/* NOT key / OR key1 key2 */
+static struct search_key *search_parse_not_or(struct search_parser *p,
+					      bool or)
+{
+	struct search_key *key = key_new(or ? SEARCH_OR : SEARCH_NOT);
+	struct search_key **tail = &key->children;
+
+	for (unsigned int i = 0; i < (or ? 2U : 1U); i++) {
+		if (p->arg->type == IMAP_ARG_EOL ||
+		    (*tail = search_parse_key(p)) == NULL) {
+			if (p->error == NULL)
+				p->error = "Missing argument";
+			search_key_free(key);
+			return NULL;
+		}
+		tail = &(*tail)->next;
+	}
+	return key;
+}
 
 static struct search_key *
 search_parse_named(struct search_parser *p, const char *name)
 {
 	struct search_key *key;
-	const char *str, *str2;
 
-	for (unsigned int i = 0; i < N_ELEMENTS(flag_keys); i++) {
-		if (strcasecmp(name, flag_keys[i].name) == 0) {
-			key = key_new(SEARCH_FLAG);
-			key->flag = flag_keys[i].flag;
-			key->want = flag_keys[i].want;
-			return key;
+	for (unsigned int i = 0; i < N_ELEMENTS(key_defs); i++) {
+		const struct search_key_def *def = &key_defs[i];
+		if (strcasecmp(name, def->name) != 0)
+			continue;
+		key = key_new(def->type);
+		key->flag = def->flag;
+		key->want = def->want;
+		if (!search_parse_arg(p, def, key)) {
+			search_key_free(key);
+			return NULL;
 		}
+		return key;
 	}
-	if (strcasecmp(name, "ALL") == 0)
-		return key_new(SEARCH_ALL);
 	if (strcasecmp(name, "NEW") == 0) {
 		/* RECENT and UNSEEN */
 		key = key_new(SEARCH_AND);
-		key->children = key_new(SEARCH_FLAG);
-		key->children->flag = MAIL_RECENT;
-		key->children->next = key_new(SEARCH_FLAG);
-		key->children->next->flag = MAIL_SEEN;
-		key->children->next->want = false;
+		key->children = search_parse_named(p, "RECENT");
+		key->children->next = search_parse_named(p, "UNSEEN");
 		return key;
 	}
-	for (unsigned int i = 0; i < N_ELEMENTS(date_keys); i++) {
-		if (strcasecmp(name, date_keys[i].name) != 0)
-			continue;
-		if (!get_astring(p, &str))
-			return NULL;
-		key = key_new(date_keys[i].type);
-		if (imap_parse_date(str, &key->date) < 0) {
-			p->error = "Invalid search date parameter";
-			free(key);
-			return NULL;
-		}
-		return key;
-	}
-	for (unsigned int i = 0; i < N_ELEMENTS(header_keys); i++) {
-		if (strcasecmp(name, header_keys[i]) != 0)
-			continue;
-		if (!get_astring(p, &str))
-			return NULL;
-		key = key_new(SEARCH_HEADER);
-		key->field = i_strdup(header_keys[i]);
-		key->value = i_strdup(str);
-		return key;
-	}
-	if (strcasecmp(name, "HEADER") == 0) {
-		if (!get_astring(p, &str) || !get_astring(p, &str2))
-			return NULL;
-		key = key_new(SEARCH_HEADER);
-		key->field = i_strdup(str);
-		key->value = i_strdup(str2);
-		return key;
-	}
-	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
-		if (!get_astring(p, &str))
-			return NULL;
-		key = key_new(strcasecmp(name, "BODY") == 0 ?
-			      SEARCH_BODY : SEARCH_TEXT);
-		key->value = i_strdup(str);
-		return key;
-	}
-	if (strcasecmp(name, "KEYWORD") == 0 ||
-	    strcasecmp(name, "UNKEYWORD") == 0) {
-		if (!get_astring(p, &str))
-			return NULL;
-		key = key_new(SEARCH_KEYWORD);
-		key->value = i_strdup(str);
-		key->want = strcasecmp(name, "KEYWORD") == 0;
-		return key;
-	}
-	if (strcasecmp(name, "LARGER") == 0 || strcasecmp(name, "SMALLER") == 0) {
-		if (!get_astring(p, &str))
-			return NULL;
-		key = key_new(strcasecmp(name, "LARGER") == 0 ?
-			      SEARCH_LARGER : SEARCH_SMALLER);
-		if (str_to_uint64(str, &key->size) < 0) {
-			p->error = "Invalid size";
-			free(key);
-			return NULL;
-		}
-		return key;
-	}
-	if (strcasecmp(name, "UID") == 0) {
-		if (!get_astring(p, &str))
-			return NULL;
-		key = key_new(SEARCH_UIDSET);
-		if (imap_seqset_parse(str, p->uid_star, &key->ranges,
-				      &key->ranges_count) < 0) {
-			p->error = "Invalid uidset";
-			free(key);
-			return NULL;
-		}
-		return key;
-	}
-	if (strcasecmp(name, "NOT") == 0 || strcasecmp(name, "OR") == 0) {
-		bool or = strcasecmp(name, "OR") == 0;
-		key = key_new(or ? SEARCH_OR : SEARCH_NOT);
-		if (p->arg->type == IMAP_ARG_EOL ||
-		    (key->children = search_parse_key(p)) == NULL) {
-			if (p->error == NULL)
-				p->error = "Missing argument";
-			search_key_free(key);
-			return NULL;
-		}
-		if (or && (p->arg->type == IMAP_ARG_EOL ||
-			   (key->children->next = search_parse_key(p)) == NULL)) {
-			if (p->error == NULL)
-				p->error = "Missing argument";
-			search_key_free(key);
-			return NULL;
-		}
-		return key;
-	}
-	/* a sequence set */
+	if (strcasecmp(name, "NOT") == 0 || strcasecmp(name, "OR") == 0)
+		return search_parse_not_or(p, strcasecmp(name, "OR") == 0);
 	if ((name[0] >= '0' && name[0] <= '9') || name[0] == '*') {
 		key = key_new(SEARCH_SEQSET);
 		if (imap_seqset_parse(name, p->seq_star, &key->ranges,
 				      &key->ranges_count) < 0) {
 			p->error = "Invalid messageset";
-			free(key);
+			search_key_free(key);
 			return NULL;
 		}
 		return key;
