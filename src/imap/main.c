@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
+#include <signal.h>
 
 static enum mail_fsync_mode fsync_mode(const char *value)
 {
@@ -31,6 +32,14 @@ static char inbox_separator(const struct loft_settings *set)
 	if (set->namespaces_count > 0 && set->namespaces[0].separator != NULL)
 		return set->namespaces[0].separator[0];
 	return '\0';
+}
+
+static void sigterm_cb(evutil_socket_t fd, short what, void *context)
+{
+	struct client *client = context;
+
+	client_disconnect(client, "Server shutting down.",
+			  "Server shutting down.");
 }
 
 int main(int argc, char *argv[])
@@ -85,9 +94,12 @@ int main(int argc, char *argv[])
 		i_fatal("event_base_new() failed");
 	client = client_create(base, 0, 1, set, user, session.user,
 			       session.session_id);
+	struct event *ev_term = evsignal_new(base, SIGTERM, sigterm_cb, client);
+	event_add(ev_term, NULL);
 	client_start(client, session.tag, session.client_input);
 	if (!client->disconnected)
 		event_base_dispatch(base);
+	event_free(ev_term);
 	client_destroy(&client);
 	mail_user_close(&user);
 	event_base_free(base);

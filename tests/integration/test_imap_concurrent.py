@@ -176,3 +176,14 @@ def test_selected_mailbox_deleted_by_other(home):
     assert "Disconnected: Selected mailbox was deleted" in b.log_text()
     _, tagged = a.cmd("CREATE Box")
     assert b"OK" in tagged
+
+
+def test_sigterm_says_bye(home):
+    import signal
+    a = session(home)
+    a.ok("SELECT INBOX")
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.readline() == b"* BYE Server shutting down."
+    assert a.closed()
+    assert a.wait() == 0
+    assert "Disconnected: Server shutting down. in=" in a.log_text()
