@@ -288,3 +288,21 @@ def wait_exit(proc, timeout=15):
         proc.kill()
         proc.wait()
         raise
+
+
+def strip_lmtp_headers(served):
+    """Remove exactly the header lines loft-lmtp prepends (as Dovecot's
+    lmtp): one Return-Path line, at most one Delivered-To line, then at
+    most one Received header with its continuation lines. The message's
+    own Return-Path/Delivered-To/Received headers (most SpamAssassin
+    messages start with them) are kept."""
+    out = served
+    for name, folded in ((b"Return-Path:", False), (b"Delivered-To:", False),
+                         (b"Received:", True)):
+        if out[:len(name)].lower() != name.lower():
+            continue
+        end = out.find(b"\r\n")
+        while folded and out[end + 2:end + 3] in (b" ", b"\t"):
+            end = out.find(b"\r\n", end + 2)
+        out = out[end + 2:]
+    return out

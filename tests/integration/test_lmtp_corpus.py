@@ -11,7 +11,7 @@ import os
 import pytest
 
 from lmtpclient import LMTP, to_wire
-from pop3lmtp_util import Env, CORPUS, wait_exit
+from pop3lmtp_util import Env, CORPUS, wait_exit, strip_lmtp_headers
 
 USER = "corpus@example.com"
 SAMPLE = 80
@@ -88,5 +88,6 @@ def test_corpus_lmtp_to_pop3_round_trip(env):
         assert lines[5] == b"\t(envelope-from <sender@example.org>)"
         assert lines[6].startswith(b"\tfor <%s>; " % USER.encode())
         assert lines[7] == served, path
+        assert strip_lmtp_headers(got) == served, path
     pop.quit()
     assert wait_exit(proc) == 0
