@@ -175,6 +175,7 @@ def parse_bodystructure(value, extended=True):
                 "children": children, "params": []}
         if extended and i + 1 < len(value):
             node["params"] = _params(value[i + 1])
+            _parse_ext(node, value[i + 2:])
         return node
     if len(value) < 7:
         raise ImapSyntaxError("body-type-1part too short")
@@ -194,11 +195,31 @@ def parse_bodystructure(value, extended=True):
         node["envelope"] = rest[0]
         node["message"] = parse_bodystructure(rest[1], extended)
         node["lines"] = int(rest[2])
+        rest = rest[3:]
     elif node["type"] == "text":
         if not rest or not isinstance(rest[0], str):
             raise ImapSyntaxError("text part without line count")
         node["lines"] = int(rest[0])
+        rest = rest[1:]
+    if extended and rest:
+        node["md5"] = _s(rest[0]) if not isinstance(rest[0], list) else None
+        _parse_ext(node, rest[1:])
     return node
+
+
+def _parse_ext(node, ext):
+    """body-ext: disposition, language, location (after md5/params)."""
+    if ext:
+        d = ext[0]
+        if d is not None:
+            if not isinstance(d, list) or len(d) != 2:
+                raise ImapSyntaxError("bad disposition")
+            node["disposition"] = (_s(d[0]).lower(), _params(d[1]))
+    if len(ext) > 1 and ext[1] is not None:
+        langs = ext[1] if isinstance(ext[1], list) else [ext[1]]
+        node["language"] = [_s(x) for x in langs]
+    if len(ext) > 2:
+        node["location"] = _s(ext[2])
 
 
 def parse_dump(out):
@@ -362,7 +383,7 @@ def _pair_children(node, kids, prefix, fetch):
     return [(n, c, pc) for (n, c), pc in zip(ours, kids)]
 
 
-def _walk(node, py, number, fetch, problems, strict):
+def _walk(node, py, number, fetch, problems, strict, msg_root=False):
     where = "part %s" % (number or "TEXT")
     ptype = py.get_content_type().lower()
     ours_type = node["type"] + "/" + node["subtype"]
@@ -388,6 +409,10 @@ def _walk(node, py, number, fetch, problems, strict):
         problems.append("%s: type %s != %s" % (where, ours_type, ptype))
         return
     _check_params(node, py, where, problems)
+    if not (msg_root and not _raw_all(py, "content-type") and
+            not _raw_all(py, "mime-version")):
+        # (Dovecot ignores Content-* of a message that is not MIME)
+        _check_encoding_disposition(node, py, where, problems)
     num = number or "1"
     body = fetch(num)
     if len(body) != node["size"]:
@@ -446,7 +471,41 @@ def _walk_message(node, py, prefix, fetch, problems, strict):
             _walk(c, pc, num, fetch, problems, strict)
     else:
         _walk(node, py, prefix + "1" if prefix else "", fetch, problems,
-              strict)
+              strict, msg_root=True)
+
+
+def _check_encoding_disposition(node, py, where, problems):
+    cte = _raw_all(py, "content-transfer-encoding")
+    if cte:
+        v = cte[0].strip().lower()
+        if re.fullmatch(r"[a-z0-9._-]+", v) and \
+                node["encoding"].lower() != v:
+            problems.append("%s: encoding %r != %r" %
+                            (where, node["encoding"], v))
+    elif node["encoding"].lower() != "7bit":
+        problems.append("%s: encoding %r without the header" %
+                        (where, node["encoding"]))
+    cd = _raw_all(py, "content-disposition")
+    if not cd:
+        if node.get("disposition") is not None:
+            problems.append("%s: disposition without the header" % where)
+        return
+    try:
+        pyd = py.get_content_disposition()
+        pyname = py.get_param("filename", header="content-disposition")
+    except Exception:
+        return
+    ours = node.get("disposition")
+    if pyd and re.fullmatch(r"[a-z0-9._-]+", pyd):
+        if ours is None or ours[0] != pyd:
+            problems.append("%s: disposition %r != %r" % (where, ours, pyd))
+            return
+        if isinstance(pyname, str) and "\\" not in pyname:
+            names = [v for n, v in ours[1] if n.lower() == "filename"]
+            if names and " ".join(names[0].split()) != \
+                    " ".join(pyname.split()):
+                problems.append("%s: filename %r != %r" %
+                                (where, names[0], pyname))
 
 
 def _check_params(node, py, where, problems):
