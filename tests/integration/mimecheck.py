@@ -338,11 +338,16 @@ def _check_envelope(env, pymsg, problems, where):
         if _ws(_py_bytes(subj)) != ours:
             problems.append("%s: ENVELOPE subject %r != %r" %
                             (where, ours, _ws(_py_bytes(subj))))
-    mid = last("message-id")
-    if mid is not None and _ws(_py_bytes(mid)) != (_ws(env[9]) or b""):
-        problems.append("%s: ENVELOPE message-id %r != %r" %
-                        (where, env[9], mid))
-    for idx, name in ((2, "from"), (5, "to")):
+    for idx, name in ((0, "date"), (8, "in-reply-to"), (9, "message-id")):
+        v = last(name)
+        if v is None:
+            if env[idx] is not None:
+                problems.append("%s: ENVELOPE %s should be NIL" %
+                                (where, name))
+        elif _ws(_py_bytes(v)) != (_ws(env[idx]) or b""):
+            problems.append("%s: ENVELOPE %s %r != %r" %
+                            (where, name, env[idx], v))
+    for idx, name in ((2, "from"), (5, "to"), (6, "cc"), (7, "bcc")):
         raw = last(name)
         if raw is None:
             if env[idx] is not None:
