@@ -438,6 +438,14 @@ def _walk(node, py, number, fetch, problems, strict, msg_root=False):
         if not kids or len(kids) != 1:
             problems.append("%s: message/rfc822 not parsed by Python" % where)
             return
+        if body.count(b"\n") != node["lines"]:
+            problems.append("%s: %d lines != %d" %
+                            (where, node["lines"], body.count(b"\n")))
+        names = [k.lower().encode("ascii", "surrogateescape")
+                 for k, _ in kids[0]._headers]
+        if _header_names(fetch(num + ".HEADER")) != names:
+            problems.append("%s: HEADER fields %r != %r" % (
+                where, _header_names(fetch(num + ".HEADER")), names))
         _check_envelope(node["envelope"], kids[0], problems, where)
         _walk_message(node["message"], kids[0], num + ".", fetch,
                       problems, strict)
