@@ -96,6 +96,29 @@ static bool charset_name_ok(const char *charset)
 	return true;
 }
 
+/* Names seen in mail that glibc iconv doesn't know, mapped to the
+   names it does (names only; the conversion is iconv's). */
+static const struct {
+	const char *alias, *name;
+} charset_aliases[] = {
+	{ "ks_c_5601-1987", "CP949" }, { "ks_c_5601", "CP949" },
+	{ "x-gbk", "GBK" }, { "x-sjis", "SHIFT_JIS" },
+	{ "x-euc-jp", "EUC-JP" }, { "x-euc-kr", "EUC-KR" },
+	{ "iso-8859-8-i", "ISO-8859-8" }, { "iso-8859-6-i", "ISO-8859-6" },
+	{ "unicode-1-1-utf-7", "UTF-7" }, { "x-mac-roman", "MACINTOSH" },
+	{ "x-unicode20utf8", "UTF-8" }, { "x-user-defined", "ISO-8859-1" },
+	{ "x-cp1250", "CP1250" }, { "x-cp1251", "CP1251" },
+};
+
+static const char *charset_alias(const char *charset)
+{
+	for (unsigned int i = 0; i < N_ELEMENTS(charset_aliases); i++) {
+		if (strcasecmp(charset, charset_aliases[i].alias) == 0)
+			return charset_aliases[i].name;
+	}
+	return charset;
+}
+
 int charset_to_utf8(const char *charset, const void *data, size_t size,
 		    string_t *dest)
 {
@@ -103,6 +126,7 @@ int charset_to_utf8(const char *charset, const void *data, size_t size,
 	char *in = (char *)data, outbuf[4096];
 	size_t inleft = size;
 
+	charset = charset_alias(charset);
 	if (charset_is_utf8(charset)) {
 		utf8_append_valid(dest, data, size);
 		return 0;

@@ -11,7 +11,9 @@
 /* True for names that mean UTF-8 or its subset US-ASCII (no iconv). */
 bool charset_is_utf8(const char *charset);
 
-/* Append data[0..size) converted from charset to UTF-8. Returns 0, or
+/* Append data[0..size) converted from charset to UTF-8 (a few mail
+   charset names glibc lacks, e.g. ks_c_5601-1987, x-gbk, are mapped to
+   the names it knows). Returns 0, or
    -1 if the charset is unknown (the data is then appended as UTF-8
    with invalid sequences replaced, so the caller always gets text). */
 int charset_to_utf8(const char *charset, const void *data, size_t size,

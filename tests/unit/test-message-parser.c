@@ -699,6 +699,9 @@ static void test_decode(void **state)
 	assert_int_equal(charset_to_utf8("windows-1252", "\x80\xe9", 2, s), 0);
 	assert_string_equal(str_c(s), "\xe2\x82\xac\xc3\xa9");
 	str_truncate(s, 0);
+	assert_int_equal(charset_to_utf8("ks_c_5601-1987", "\xc7\xd1", 2, s), 0);
+	assert_string_equal(str_c(s), "\xed\x95\x9c"); /* U+D55C */
+	str_truncate(s, 0);
 	assert_int_equal(charset_to_utf8("no-such-charset", "ok", 2, s), -1);
 	assert_string_equal(str_c(s), "ok");
 	str_truncate(s, 0);
