@@ -186,7 +186,8 @@ static void part_clear_mime(struct message_part *part)
 
 /* Content-Type: sets the part data (type, subtype, params) and returns
    the boundary parameter (or NULL). */
-static char *parse_content_type(struct message_part *part, const char *value)
+static char *parse_content_type(struct message_part *part, const char *value,
+				bool *has_slash_r)
 {
 	struct rfc822_parser parser;
 	string_t *str = str_new(64);
@@ -198,6 +199,7 @@ static char *parse_content_type(struct message_part *part, const char *value)
 	rfc822_skip_lwsp(&parser);
 	ret = rfc822_parse_content_type(&parser, str);
 	slash = strchr(str_c(str), '/');
+	*has_slash_r = slash != NULL;
 	if (slash != NULL) {
 		part->content_subtype = i_strdup(slash + 1);
 		part->content_type = i_strndup(str_c(str), slash - str_c(str));
@@ -330,11 +332,8 @@ static void parse_header_field(struct parser *ctx, struct header_state *hs,
 		part->flags |= MESSAGE_PART_FLAG_IS_MIME;
 		if (!hs->seen_content_type) {
 			hs->seen_content_type = true;
-			hs->boundary = parse_content_type(part, value);
-			hs->has_slash = strchr(value, '/') != NULL &&
-				part->content_subtype != NULL &&
-				(part->content_subtype[0] != '\0' ||
-				 strstr(value, "/") != NULL);
+			hs->boundary = parse_content_type(part, value,
+							  &hs->has_slash);
 			set_content_type_flags(part, hs->has_slash);
 		}
 	} else if (IS("Transfer-Encoding")) {

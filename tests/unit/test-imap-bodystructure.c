@@ -169,6 +169,11 @@ static const struct bs_test bs_tests[] = {
 		"(\"text\" \"\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1)",
 		"(\"text\" \"\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 NIL NIL NIL NIL)"
 	}, {
+		/* "multipart/" with nothing after the slash isn't multipart */
+		"MIME-Version: 1.0\nContent-Type: multipart/\n\n--x\n",
+		"(\"multipart\" \"\" NIL NIL NIL \"7bit\" 5)",
+		NULL
+	}, {
 		/* multipart without boundary: no parts */
 		"MIME-Version: 1.0\nContent-Type: multipart/mixed\n\n--x\n\nfoo\n--x--\n",
 		"((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")",
