@@ -673,6 +673,67 @@ static void test_address(void **state)
 
 #define DECODE(func, lit) func(lit, sizeof(lit) - 1, s)
 
+/* Dovecot's test-message-address.c expectations */
+static void test_address_fields(void **state)
+{
+	static const struct {
+		const char *in, *name, *route, *mailbox, *domain;
+		bool invalid;
+	} tests[] = {
+		{ "user@domain", NULL, NULL, "user", "domain", false },
+		{ "<user@domain>", NULL, NULL, "user", "domain", false },
+		{ "foo bar <user@domain>", "foo bar", NULL, "user", "domain", false },
+		{ "\"foo bar\" <user@domain>", "foo bar", NULL, "user", "domain", false },
+		{ "<@route:user@domain>", NULL, "@route", "user", "domain", false },
+		{ "<@route@route2:user@domain>", NULL, "@route,@route2", "user",
+		  "domain", false },
+		{ "hello <@route ,@route2:user@domain>", "hello", "@route,@route2",
+		  "user", "domain", false },
+		{ "user (hello)", "hello", NULL, "user", "", true },
+		{ "hello <user>", "hello", NULL, "user", "", true },
+		{ "@domain", NULL, NULL, "", "domain", true },
+	};
+#define STREQ(a, b) ((a) == NULL ? (b) == NULL : \
+		     ((b) != NULL && strcmp((a), (b)) == 0))
+	for (unsigned int i = 0; i < N_ELEMENTS(tests); i++) {
+		struct message_address *a =
+			message_address_parse(tests[i].in, strlen(tests[i].in),
+					      false);
+		assert_non_null(a);
+		assert_null(a->next);
+		if (!STREQ(a->name, tests[i].name) ||
+		    !STREQ(a->route, tests[i].route) ||
+		    !STREQ(a->mailbox, tests[i].mailbox) ||
+		    !STREQ(a->domain, tests[i].domain) ||
+		    a->invalid_syntax != tests[i].invalid)
+			fail_msg("address %u '%s': %s|%s|%s|%s|%d", i,
+				 tests[i].in, a->name, a->route, a->mailbox,
+				 a->domain, a->invalid_syntax);
+		message_address_free(&a);
+	}
+	/* empty group: start and end entries */
+	struct message_address *g = message_address_parse("group:;", 7, false);
+	assert_non_null(g);
+	assert_string_equal(g->mailbox, "group");
+	assert_null(g->domain);
+	assert_non_null(g->next);
+	assert_null(g->next->mailbox);
+	assert_null(g->next->domain);
+	assert_null(g->next->next);
+	message_address_free(&g);
+	/* a long list is cut at MESSAGE_ADDRESS_MAX_COUNT */
+	string_t *many = str_new(20 * 20000);
+	for (unsigned int i = 0; i < 20000; i++)
+		str_printfa(many, "u%u@d, ", i);
+	g = message_address_parse(str_data(many), str_len(many), true);
+	unsigned int n = 0;
+	for (struct message_address *a = g; a != NULL; a = a->next)
+		n++;
+	assert_int_equal(n, MESSAGE_ADDRESS_MAX_COUNT);
+	message_address_free(&g);
+	str_free(&many);
+}
+
 static void test_decode(void **state)
 {
 	string_t *s = str_new(64);
@@ -823,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_parser_oversized),
 		cmocka_unit_test(test_header_iter),
 		cmocka_unit_test(test_address),
+		cmocka_unit_test(test_address_fields),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_search),
