@@ -584,3 +584,29 @@ def test_list_many_mailboxes(home):
     assert b'* LIST (\\Noselect \\HasChildren) "." p7' in untagged
     assert len(untagged) == 21
     assert time.time() - t0 < 10
+
+
+def test_capability_setting_and_separator():
+    home = ImapHome(extra_config="imap_capability = +XFOO\n"
+                    "namespace inbox {\n  inbox = yes\n  separator = /\n}\n")
+    try:
+        s = started(home)
+        untagged, _ = s.cmd("CAPABILITY")
+        assert untagged == [b"* CAPABILITY " + CAPS + b" XFOO"]
+        s.ok("CREATE a/b/c")
+        untagged, _ = s.cmd('LIST "" ""')
+        assert untagged == [b'* LIST (\\Noselect) "/" ""']
+        untagged, _ = s.cmd("NAMESPACE")
+        assert untagged == [b'* NAMESPACE (("" "/")) NIL NIL']
+        untagged, _ = s.cmd('LIST "" a/%/%')
+        assert untagged == [b'* LIST (\\HasNoChildren) "/" a/b/c']
+        untagged, _ = s.cmd('LIST a/ %')
+        assert untagged == [b'* LIST (\\Noselect \\HasChildren) "/" a/b']
+    finally:
+        home.cleanup()
+    home = ImapHome(extra_config="imap_capability = IMAP4rev1 IDLE\n")
+    try:
+        s = home.session()
+        assert s.greeting() == b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] Logged in as testuser"
+    finally:
+        home.cleanup()
