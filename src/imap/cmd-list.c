@@ -178,7 +178,7 @@ static void list_mailboxes(struct client *client, const char *pattern,
 	char **names = i_new(char *, count + 1);
 
 	for (unsigned int i = 0; i < count; i++)
-		names[i] = infos[i].name;
+		names[i] = imap_mailbox_name_to_client(client, infos[i].name);
 	char **sorted = names_sorted(names, count);
 	for (unsigned int i = 0; i < count; i++) {
 		if (!list_match(pattern, names[i], sep))
@@ -197,6 +197,8 @@ static void list_mailboxes(struct client *client, const char *pattern,
 	}
 	list_parents(client, false, sorted, count, pattern, sep);
 	free(sorted);
+	for (unsigned int i = 0; i < count; i++)
+		free(names[i]);
 	free(names);
 }
 
@@ -208,6 +210,11 @@ static int list_subscriptions(struct client *client, const char *pattern,
 	if (mail_user_subscriptions(client->user, &subs, error_r) < 0)
 		return -1;
 	unsigned int count = str_array_length(subs);
+	for (unsigned int i = 0; i < count; i++) {
+		char *name = imap_mailbox_name_to_client(client, subs[i]);
+		free(subs[i]);
+		subs[i] = name;
+	}
 	for (unsigned int i = 0; i < count; i++) {
 		if (list_match(pattern, subs[i], sep))
 			list_send(client, true, "", sep, subs[i]);

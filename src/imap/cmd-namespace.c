@@ -5,15 +5,10 @@
 bool cmd_namespace(struct client_command *cmd)
 {
 	struct client *client = cmd->client;
-	const struct loft_settings *set = client->set;
-	const char *prefix = "";
+	const char *prefix = client->ns_prefix;
 	char sep = mail_user_separator(client->user);
 	string_t *str = str_new(128);
 
-	for (unsigned int i = 0; i < set->namespaces_count; i++) {
-		if (set->namespaces[i].inbox && set->namespaces[i].prefix != NULL)
-			prefix = set->namespaces[i].prefix;
-	}
 	str_append(str, "* NAMESPACE ((");
 	imap_append_quoted(str, prefix);
 	str_append_c(str, ' ');

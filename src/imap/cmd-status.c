@@ -81,8 +81,12 @@ bool cmd_status(struct client_command *cmd)
 		return true;
 	}
 	string_t *str = str_new(128);
+	const char *client_name;
+	if (!imap_arg_get_astring(&cmd->args[0], &client_name))
+		client_name = name;
 	str_append(str, "* STATUS ");
-	imap_append_astring(str, name);
+	imap_append_astring(str, strcasecmp(client_name, "INBOX") == 0 ?
+			    "INBOX" : client_name);
 	str_append(str, " (");
 	write_status(str, wanted, &status);
 	str_append_c(str, ')');

@@ -1,6 +1,7 @@
 /* IMAP session I/O and command dispatch. */
 #include "imap-client.h"
 #include "imap-commands.h"
+#include "imap-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -484,8 +485,9 @@ static bool client_append_precheck(struct client *client)
 	if (count < 1 || !imap_arg_get_astring(&args[0], &mailbox) ||
 	    strlen(mailbox) != args[0].str_len)
 		return false;
-	if (strcasecmp(mailbox, "INBOX") == 0 ||
-	    mail_user_mailbox_exists(client->user, mailbox))
+	const char *storage_name = imap_mailbox_name_from_client(client, mailbox);
+	if (storage_name == NULL || strcmp(storage_name, "INBOX") == 0 ||
+	    mail_user_mailbox_exists(client->user, storage_name))
 		return false;
 
 	struct client_command *cmd = client_command_new(client, tag, name);
@@ -675,6 +677,14 @@ struct client *client_create(struct event_base *base, int fd_in, int fd_out,
 	client->ev_idle = event_new(base, -1, EV_PERSIST,
 				    client_idle_timer_cb, client);
 	client_build_capability(client);
+	client->ns_prefix = i_strdup("");
+	for (unsigned int i = 0; i < set->namespaces_count; i++) {
+		const struct namespace_settings *ns = &set->namespaces[i];
+		if (ns->inbox && ns->prefix != NULL) {
+			free(client->ns_prefix);
+			client->ns_prefix = i_strdup(ns->prefix);
+		}
+	}
 	return client;
 }
 
@@ -752,6 +762,7 @@ void client_destroy(struct client **_client)
 	free(client->last_cmd_name);
 	free(client->username);
 	free(client->session_id);
+	free(client->ns_prefix);
 	free(client);
 }
 

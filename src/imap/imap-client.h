@@ -82,6 +82,9 @@ struct client {
 	char *username;
 	char *session_id;
 	string_t *capability;
+	/* prefix of the (inbox) namespace, e.g. "" or "INBOX.": client
+	   mailbox names are this + the storage's names (but "INBOX") */
+	char *ns_prefix;
 
 	struct mailbox *mailbox;
 	struct client_known_msg *known;

@@ -238,10 +238,39 @@ bool imap_arg_get_mailbox(struct client_command *cmd,
 		client_command_reply(cmd, "NO Mailbox name contains NUL.");
 		return false;
 	}
-	if (strcasecmp(name, "INBOX") == 0)
-		name = "INBOX";
-	*name_r = name;
+	*name_r = imap_mailbox_name_from_client(cmd->client, name);
+	if (*name_r == NULL) {
+		client_command_replyf(cmd, "NO Client tried to access "
+			"nonexistent namespace. (Mailbox name should "
+			"probably be prefixed with: %s)", cmd->client->ns_prefix);
+		return false;
+	}
 	return true;
+}
+
+const char *imap_mailbox_name_from_client(struct client *client,
+					  const char *name)
+{
+	const char *prefix = client->ns_prefix;
+	size_t len = strlen(prefix);
+
+	if (strcasecmp(name, "INBOX") == 0)
+		return "INBOX";
+	if (len == 0)
+		return name;
+	/* "INBOX." prefixes match case-insensitively like INBOX */
+	if ((str_begins_icase(prefix, "INBOX") ?
+	     strncasecmp(name, prefix, len) : strncmp(name, prefix, len)) == 0 &&
+	    name[len] != '\0')
+		return name + len;
+	return NULL;
+}
+
+char *imap_mailbox_name_to_client(struct client *client, const char *name)
+{
+	if (strcmp(name, "INBOX") == 0)
+		return i_strdup(name);
+	return i_strdup_printf("%s%s", client->ns_prefix, name);
 }
 
 void imap_reply_nonexistent(struct client_command *cmd, const char *name)

@@ -27,9 +27,18 @@ int imap_parse_date(const char *str, time_t *day_r);
 void imap_write_datetime(string_t *dest, time_t t);
 
 /* Read a mailbox name argument: astring, "INBOX" case-insensitively
-   normalized. Returns false after replying BAD. */
+   normalized, the namespace prefix removed (*name_r is the storage's
+   name). Returns false after replying BAD/NO. */
 bool imap_arg_get_mailbox(struct client_command *cmd,
 			  const struct imap_arg *arg, const char **name_r);
+/* Client mailbox name -> the storage's (namespace prefix removed,
+   "inbox" -> "INBOX"); NULL if outside the namespace. Points into name
+   or is static. */
+const char *imap_mailbox_name_from_client(struct client *client,
+					  const char *name);
+/* Storage mailbox name -> the name the client sees (adds the
+   namespace prefix; "INBOX" stays). Caller frees. */
+char *imap_mailbox_name_to_client(struct client *client, const char *name);
 /* Reply to a failed storage call: NO [code] message, Dovecot's codes
    (ALREADYEXISTS, NONEXISTENT, CANNOT, SERVERBUG with a timestamp ...). */
 void imap_reply_storage_error(struct client_command *cmd, const char *error);

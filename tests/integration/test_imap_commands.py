@@ -610,3 +610,35 @@ def test_capability_setting_and_separator():
         assert s.greeting() == b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] Logged in as testuser"
     finally:
         home.cleanup()
+
+
+def test_namespace_prefix_inbox_dot():
+    """namespace inbox { prefix = INBOX. } as Courier-migrated Dovecot
+    setups have it: clients see INBOX.Sent for the storage's Sent."""
+    home = ImapHome(extra_config="namespace inbox {\n  inbox = yes\n"
+                    "  separator = .\n  prefix = INBOX.\n}\n")
+    try:
+        s = started(home)
+        untagged, _ = s.cmd("NAMESPACE")
+        assert untagged == [b'* NAMESPACE (("INBOX." ".")) NIL NIL']
+        s.ok("CREATE INBOX.Sent")
+        _, tagged = s.cmd("CREATE Sent")
+        assert b"NO Client tried to access nonexistent namespace" in tagged
+        assert os.path.isdir(os.path.join(home.maildir, ".Sent"))
+        untagged, _ = s.cmd('LIST "" *')
+        assert sorted(untagged) == [b'* LIST (\\HasChildren) "." INBOX',
+                                    b'* LIST (\\HasNoChildren) "." INBOX.Sent']
+        untagged, _ = s.cmd('LIST "" inbox.%')
+        assert untagged == [b'* LIST (\\HasNoChildren) "." INBOX.Sent']
+        s.ok("SUBSCRIBE INBOX.Sent")
+        untagged, _ = s.cmd('LSUB "" *')
+        assert untagged == [b'* LSUB () "." INBOX.Sent']
+        append_untagged = s.ok(b"APPEND inbox.Sent {12+}\r\nSubject: x\r\n")
+        untagged, _ = s.cmd("STATUS INBOX.Sent (MESSAGES)")
+        assert untagged == [b"* STATUS INBOX.Sent (MESSAGES 1)"]
+        s.ok("SELECT INBOX.Sent")
+        s.ok("SELECT INBOX")
+        _, tagged = s.cmd(b"APPEND INBOX.Nope {3}", tag="ap")
+        assert tagged.startswith(b"ap NO [TRYCREATE]"), tagged
+    finally:
+        home.cleanup()
