@@ -377,13 +377,20 @@ static void client_command_run(struct client *client,
 		   client->mailbox == NULL) {
 		client_command_reply(cmd, "BAD No mailbox selected.");
 		cmd->param_error = true;
-	} else if (!cmd->def->func(cmd)) {
-		/* blocked on output (or IDLE): continue later */
-		if (client->idle_cmd != cmd) {
-			client->cmd = cmd;
-			cmd->wait_start_ms = time_monotonic_ms();
+	} else {
+		/* UID commands name messages by UID, so they may first
+		   learn about other sessions' changes (even expunges) and
+		   work on fresh data */
+		if (cmd->uid && client->mailbox != NULL)
+			client_sync(client, true);
+		if (!client->disconnected && !cmd->def->func(cmd)) {
+			/* blocked on output (or IDLE): continue later */
+			if (client->idle_cmd != cmd) {
+				client->cmd = cmd;
+				cmd->wait_start_ms = time_monotonic_ms();
+			}
+			return;
 		}
-		return;
 	}
 	client_command_finish(cmd);
 }
