@@ -290,6 +290,12 @@ static void client_send_tagline(struct client *client, const char *tag,
 	size_t len;
 
 	str_printfa(str, "%s %s", tag, reply);
+	/* replies may echo client input (mailbox names can come as
+	   literals): never let it break the line */
+	for (size_t i = 0; i < str_len(str); i++) {
+		if ((unsigned char)str->data[i] < 0x20 || str->data[i] == 0x7f)
+			str->data[i] = '?';
+	}
 	len = str_len(str);
 	if (len > 0 && str_c(str)[len - 1] == '.')
 		str_truncate(str, len - 1);

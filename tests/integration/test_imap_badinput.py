@@ -221,3 +221,19 @@ def test_idle_long_line(home):
     s.send(b"x" * 10000)
     assert s.closed()
     assert s.wait() == 0
+
+
+def test_reply_injection(home):
+    """Client text echoed in a reply can't start a new response line."""
+    s = session(home)
+    _, tagged = s.cmd(b"SELECT {12+}\r\nx\r\n* OK evil")
+    assert tagged.startswith(b"t1 NO [NONEXISTENT] Mailbox doesn't exist: x??* OK evil"), tagged
+    s.ok("SELECT INBOX")
+    _, tagged = s.cmd(b"SEARCH CHARSET {7+}\r\na\r\nb OK ALL", tag="cs")
+    assert tagged.startswith(b"cs NO [BADCHARSET (US-ASCII UTF-8)] "
+                             b"Unsupported charset a??b OK"), tagged
+    _, tagged = s.cmd(b"APPEND {4+}\r\nx\r\ny {1+}\r\nz")
+    assert b" NO [TRYCREATE] Mailbox doesn't exist: x??y" in tagged, tagged
+    _, tagged = s.cmd("NOOP", tag="last")
+    assert tagged.startswith(b"last OK")
+    finish(s)
