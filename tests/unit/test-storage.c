@@ -549,6 +549,25 @@ static void test_index_rebuild(void **state)
 	user = open_user();
 	check_tree(user);
 	mail_user_close(&user);
+
+	/* dovecot-uidlist lost, index still there: UIDs and UIDVALIDITY
+	   come back from the index */
+	struct mailbox_status st1, st2;
+	const char *error;
+	user = open_user();
+	assert_int_equal(mail_user_mailbox_status(user, "INBOX", &st1, &error), 0);
+	mail_user_close(&user);
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", maildir);
+	assert_int_equal(unlink(path), 0);
+	user = open_user();
+	check_tree(user);
+	assert_int_equal(mail_user_mailbox_status(user, "INBOX", &st2, &error), 0);
+	assert_int_equal(st1.uidvalidity, st2.uidvalidity);
+	assert_int_equal(st2.uidnext, 5);
+	mail_user_close(&user);
+	char *text = read_text(path);
+	assert_true(str_begins(text, "3 V"));
+	free(text);
 }
 
 /* Another process removes and rebuilds the index while a session has
