@@ -315,10 +315,6 @@ void imap_reply_storage_error(struct client_command *cmd, const char *error)
 	client_command_replyf(cmd, "NO [%s] %s", code, error);
 }
 
-bool imap_arg_atom_is(const struct imap_arg *arg, const char *name)
-{
-	return imap_arg_atom_equals(arg, name);
-}
 
 int imap_seqset_get_seqs(struct client_command *cmd, const char *set,
 			 bool uid, uint32_t **seqs_r, unsigned int *count_r)

@@ -53,7 +53,4 @@ void imap_reply_nonexistent(struct client_command *cmd, const char *name);
 int imap_seqset_get_seqs(struct client_command *cmd, const char *set,
 			 bool uid, uint32_t **seqs_r, unsigned int *count_r);
 
-/* Upper-cased copy of an atom, for keyword comparison. */
-bool imap_arg_atom_is(const struct imap_arg *arg, const char *name);
-
 #endif

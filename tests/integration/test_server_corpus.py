@@ -23,14 +23,26 @@ def ctx():
     return c
 
 
+def manifest(name):
+    """MANIFEST.tsv rows of a corpus, as dicts."""
+    with open(os.path.join(CORPUS, name, "MANIFEST.tsv"), encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(header, line.rstrip("\n").split("\t"))) for line in f]
+
+
 def corpus_files(name):
-    d = os.path.join(CORPUS, name, "Maildir", "cur")
-    return sorted(os.path.join(d, f) for f in os.listdir(d))
+    """Messages that can cross LMTP DATA unchanged: the corpus README
+    says bare CRs can't (CRLF is the line end on the wire, so a bare CR
+    before one is indistinguishable); those are served from a Maildir in
+    test_server_mime.py instead."""
+    rows = [r for r in manifest(name) if "bareCR" not in r["eol"]]
+    return sorted(os.path.join(CORPUS, name, r["maildir_file"]) for r in rows)
 
 
 @pytest.fixture(scope="module")
 def delivered():
     server = LoftServer(users={"corpus": "corpus-pass"})
+    assert len(corpus_files("spamassassin")) == 6046 - 8
     server.start()
     files = corpus_files("spamassassin")
     expected = []
@@ -73,7 +85,7 @@ def test_imaps_fetch_is_byte_identical(delivered):
             if strip_prepended(body) != served:
                 mismatches.append(path)
     c.logout()
-    assert mismatches == []
+    assert mismatches == [], "%d mismatches, first %s" % (len(mismatches), mismatches[:3])
 
 
 def test_pop3s_retr_is_byte_identical(delivered):
@@ -91,4 +103,4 @@ def test_pop3s_retr_is_byte_identical(delivered):
         if strip_prepended(body) != served:
             mismatches.append(path)
     p.quit()
-    assert mismatches == []
+    assert mismatches == [], "%d mismatches, first %s" % (len(mismatches), mismatches[:3])
