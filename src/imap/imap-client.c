@@ -636,11 +636,15 @@ void client_idle_start(struct client_command *cmd)
 	client->idle_cmd = cmd;
 	cmd->wait_start_ms = time_monotonic_ms();
 	client->idle_last_notify_ms = cmd->wait_start_ms;
-	event_add(client->ev_idle, &tv);
-	/* inotify on the Maildir wakes us at once; the timer also catches
-	   changes it doesn't see */
+	/* inotify on the Maildir wakes us at once; the timer catches what
+	   it doesn't see (and is all there is without it) */
 	int fd = client->mailbox == NULL ? -1 :
 		mailbox_notify_fd(client->mailbox);
+	if (fd >= 0) {
+		tv.tv_sec = 1;
+		tv.tv_usec = 0;
+	}
+	event_add(client->ev_idle, &tv);
 	if (fd >= 0) {
 		client->ev_idle_notify = event_new(client->base, fd,
 			EV_READ | EV_PERSIST, client_idle_timer_cb, client);
