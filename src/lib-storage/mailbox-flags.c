@@ -102,6 +102,11 @@ static int store_rename(struct mailbox *box, struct view_rec *vr,
 		free(from);
 		free(to);
 		if (r == 0) {
+			if (box->user->fsync == FSYNC_MODE_ALWAYS) {
+				char *d = maildir_mbox_file(&box->mb, "cur");
+				(void)maildir_fsync_dir(d);
+				free(d);
+			}
 			res->filename = i_strdup_printf("cur/%s", nf);
 			free(nf);
 			return 1;

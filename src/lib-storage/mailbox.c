@@ -431,6 +431,11 @@ static int expunge_where(struct mailbox *box, const uint32_t *uids,
 		else
 			gone[ngone++] = box->recs[i].rec.uid;
 	}
+	if (ngone > 0 && box->user->fsync == FSYNC_MODE_ALWAYS) {
+		char *d = maildir_mbox_file(&box->mb, "cur");
+		(void)maildir_fsync_dir(d);
+		free(d);
+	}
 	if (ngone > 0 && index_db_begin(box->user, true) == 0) {
 		modseq = index_mailbox_next_modseq(box->user, box->id);
 		for (k = 0; k < ngone; k++)
