@@ -239,11 +239,62 @@ static void test_mailbox_management(void **state)
 	mail_user_close(&user);
 }
 
+/* INDEX= and CONTROL= put the index and Dovecot's control files
+   elsewhere, as Dovecot does. */
+static void test_index_control_dirs(void **state)
+{
+	struct mail_user_settings set = {
+		.username = "tester", .home = tmpdir,
+		.mail_location = "maildir:~/Maildir:INDEX=~/idx:CONTROL=%h/ctl",
+	};
+	struct mail_user *user;
+	const char *error;
+	char path[600];
+	struct stat st;
+
+	assert_int_equal(mail_user_open(&set, &user, &error), 0);
+	assert_string_equal(mail_user_root(user), maildir);
+	assert_int_equal(mail_user_mailbox_create(user, "Work", &error), 0);
+	const char *kw[] = { "Label", NULL };
+	save(user, "INBOX", "M: 1\n\n1\n", MAIL_SEEN, kw);
+	save(user, "Work", "M: 2\n\n2\n", 0, NULL);
+	assert_int_equal(mail_user_subscribe(user, "Work", true, &error), 0);
+	const char *expect[] = { "idx/" INDEX_FILE_NAME, "ctl/dovecot-uidlist",
+		"ctl/dovecot-keywords", "ctl/.Work/dovecot-uidlist",
+		"ctl/subscriptions", "Maildir/.Work/maildirfolder", NULL };
+	for (int i = 0; expect[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, expect[i]);
+		if (stat(path, &st) < 0)
+			fail_msg("missing %s", expect[i]);
+	}
+	const char *absent[] = { "Maildir/dovecot-uidlist",
+		"Maildir/" INDEX_FILE_NAME, "Maildir/.Work/dovecot-uidlist", NULL };
+	for (int i = 0; absent[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, absent[i]);
+		assert_int_equal(stat(path, &st), -1);
+	}
+	assert_int_equal(mail_user_mailbox_rename(user, "Work", "Job", &error), 0);
+	snprintf(path, sizeof(path), "%s/ctl/.Job/dovecot-uidlist", tmpdir);
+	assert_int_equal(stat(path, &st), 0);
+	struct mailbox *box = open_box(user, "Job", false);
+	assert_int_equal(mailbox_count(box), 1);
+	assert_int_equal(mailbox_get(box, 1)->uid, 1);
+	mailbox_close(&box);
+	box = open_box(user, "INBOX", false);
+	assert_string_equal(mailbox_get(box, 1)->keywords[0], "Label");
+	mailbox_close(&box);
+	assert_int_equal(mail_user_mailbox_delete(user, "Job", &error), 0);
+	assert_int_equal(stat(path, &st), -1);
+	mail_user_close(&user);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dovecot_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_management, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_index_control_dirs, setup,
 						teardown),
 	};
 	log_init("test-storage-mailboxes");
