@@ -284,6 +284,7 @@ int index_db_commit(struct mail_user *user)
 		(void)exec(user, "ROLLBACK");
 		return -1;
 	}
+	user->commit_count++;
 	return 0;
 }
 

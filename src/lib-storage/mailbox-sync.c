@@ -96,6 +96,7 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly,
 	}
 	mailbox_refresh_keywords(box);
 	box->db_generation = user->db_generation;
+	box->data_version = -1;
 	*box_r = box;
 	return 0;
 }
@@ -289,10 +290,21 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 		box->modseq = UINT64_MAX;
 	}
 	old_count = box->count;
+	/* nobody (no other connection: data_version; not us: commit
+	   count) changed the index since the view caught up */
+	int64_t dv = index_db_data_version(box->user);
+	if (dv >= 0 && dv == box->data_version &&
+	    box->commit_count == box->user->commit_count &&
+	    box->modseq != UINT64_MAX) {
+		drain_notify(box);
+		return 0;
+	}
 	if (sync_view(box, cb, context, &first_new) < 0) {
 		*error_r = "Internal error: mail index failed";
 		return -1;
 	}
+	box->data_version = dv;
+	box->commit_count = box->user->commit_count;
 	if (box->count > first_new) {
 		if (mailbox_claim_recent(box, &first_recent) == 0)
 			mark_recent_from(box, first_new, first_recent);

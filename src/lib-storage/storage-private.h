@@ -203,6 +203,7 @@ struct mail_user {
 	bool db_corrupt;  /* seen SQLITE_CORRUPT: recreate at next sync */
 	ino_t db_ino;     /* to notice a rebuild by another process */
 	unsigned int db_generation; /* ++ at every (re)open */
+	uint64_t commit_count;      /* ++ at every commit of ours */
 	char *error;   /* last client-safe error */
 };
 const char *mail_user_set_error(struct mail_user *user, const char *fmt, ...)
@@ -274,6 +275,9 @@ struct mailbox {
 	char **keywords;       /* dovecot-keywords names, NULL-terminated */
 	int notify_fd;
 	unsigned int db_generation;
+	/* index state the view last caught up with */
+	int64_t data_version;
+	uint64_t commit_count;
 };
 void mailbox_view_set_rec(struct view_rec *vr, const struct index_msg_row *row,
 			  bool recent);
