@@ -36,7 +36,7 @@ static bool cmd_fetch_continue(struct client_command *cmd)
 			ctx->expunged = true;
 		ctx->next++;
 	}
-	client_command_reply(cmd, ctx->expunged ?
+	client_command_reply(cmd, ctx->expunged || cmd->seqs_expunged ?
 		"NO [EXPUNGEISSUED] Some of the requested messages no longer exist." :
 		"OK Fetch completed.");
 	return true;

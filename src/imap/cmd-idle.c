@@ -10,7 +10,7 @@ bool cmd_idle(struct client_command *cmd)
 		return true;
 	}
 	/* tell about what happened so far, then wait */
-	client_sync(client, false);
+	client_sync(client, false, true);
 	client_send_line(client, "+ idling");
 	client_flush(client);
 	client_idle_start(cmd);

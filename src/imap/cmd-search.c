@@ -28,7 +28,8 @@ bool cmd_search(struct client_command *cmd)
 	uint32_t count = mailbox_count(box);
 	const struct mail_record *last = count == 0 ? NULL :
 		mailbox_get(box, count);
-	if (imap_search_parse(args, count, last == NULL ? 0 : last->uid,
+	if (imap_search_parse(args, client->known_count,
+			      last == NULL ? 0 : last->uid,
 			      &search, &error) < 0) {
 		client_command_error(cmd, error);
 		return true;
@@ -36,12 +37,15 @@ bool cmd_search(struct client_command *cmd)
 	string_t *str = str_new(256);
 	str_append(str, "* SEARCH");
 	for (uint32_t seq = 1; seq <= count; seq++) {
-		if (imap_search_match(search, box, seq) <= 0)
+		/* 0: new to the storage, not yet told to the client */
+		uint32_t client_seq = client_seq_from_storage(client, seq);
+		if (client_seq == 0 ||
+		    imap_search_match(search, box, seq, client_seq) <= 0)
 			continue;
 		if (cmd->uid)
 			str_printfa(str, " %u", mailbox_get(box, seq)->uid);
 		else
-			str_printfa(str, " %u", seq);
+			str_printfa(str, " %u", client_seq);
 	}
 	client_send_line(client, str_c(str));
 	str_free(&str);

@@ -102,9 +102,12 @@ bool cmd_store(struct client_command *cmd)
 			continue;
 		if (!was_deleted && (rec->flags & MAIL_DELETED) != 0)
 			client->deleted_count++;
-		if (!silent)
-			store_send_fetch(cmd, seqs[i], rec);
-		client_known_set(client, seqs[i], rec);
+		if (!silent) {
+			store_send_fetch(cmd, client_seq_from_storage(client,
+								      seqs[i]),
+					 rec);
+		}
+		client_known_update(client, rec);
 	}
 	if (error != NULL)
 		imap_reply_storage_error(cmd, error);

@@ -314,9 +314,10 @@ static void client_command_finish(struct client_command *cmd)
 	enum command_flags flags = cmd->def == NULL ? 0 : cmd->def->flags;
 
 	if (client->mailbox != NULL && cmd->def != NULL &&
-	    (flags & COMMAND_FLAG_NO_SYNC) == 0 &&
-	    ((flags & COMMAND_FLAG_NO_EXPUNGES) == 0 || cmd->uid))
-		client_sync(client, cmd->uid);
+	    (flags & COMMAND_FLAG_NO_SYNC) == 0) {
+		client_sync(client, cmd->uid,
+			    (flags & COMMAND_FLAG_NO_EXPUNGES) == 0 || cmd->uid);
+	}
 	if (cmd->tagline == NULL)
 		client_command_reply(cmd, "NO [SERVERBUG] Internal error.");
 	client_send_tagline(client, cmd->tag, cmd->tagline, cmd->start_ms,
@@ -384,11 +385,13 @@ static void client_command_run(struct client *client,
 		client_command_reply(cmd, "BAD No mailbox selected.");
 		cmd->param_error = true;
 	} else {
-		/* UID commands name messages by UID, so they may first
-		   learn about other sessions' changes (even expunges) and
-		   work on fresh data */
-		if (cmd->uid && client->mailbox != NULL)
-			client_sync(client, true);
+		/* FETCH, STORE and SEARCH work on fresh data: UID commands
+		   name messages by UID, so they may first learn about other
+		   sessions' changes including expunges; the sequence number
+		   variants get everything but expunges */
+		if (client->mailbox != NULL &&
+		    (cmd->def->flags & COMMAND_FLAG_NO_EXPUNGES) != 0)
+			client_sync(client, cmd->uid, cmd->uid);
 		if (!client->disconnected && !cmd->def->func(cmd)) {
 			/* blocked on output (or IDLE): continue later */
 			if (client->idle_cmd != cmd) {
@@ -476,7 +479,7 @@ static void client_idle_input(struct client *client)
 		cmd->param_error = true;
 	}
 	free(line);
-	client_sync(client, false);
+	client_sync(client, false, true);
 	client_command_finish(cmd);
 }
 
@@ -619,7 +622,7 @@ static void client_idle_timer_cb(evutil_socket_t fd, short what,
 
 	if (client->idle_cmd == NULL)
 		return;
-	client_sync(client, false);
+	client_sync(client, false, true);
 	if (interval > 0 &&
 	    now - client->idle_last_notify_ms >= interval * 1000ULL) {
 		client_send_line(client, "* OK Still here");

@@ -56,6 +56,7 @@ struct client_command {
 	const struct command *def;
 	char *tagline;          /* "OK ...", "NO ...", "BAD ..." */
 	bool param_error;       /* counts towards CLIENT_MAX_BAD_COMMANDS */
+	bool seqs_expunged;     /* the sequence set named expunged messages */
 	uint64_t start_ms;
 	uint64_t wait_ms, wait_start_ms; /* time spent waiting for output */
 	/* continuable commands keep their state here */
@@ -68,6 +69,7 @@ struct client_command {
 struct client_known_msg {
 	uint32_t uid;
 	uint8_t flags;
+	bool expunged;  /* gone from the storage, EXPUNGE not sent yet */
 	uint32_t keywords_hash;
 };
 
@@ -156,19 +158,26 @@ void client_disconnect(struct client *client, const char *bye,
 
 /* Close the selected mailbox (no expunge). */
 void client_close_mailbox(struct client *client);
-/* Sync the selected mailbox and send EXPUNGE/FETCH/EXISTS/RECENT for
-   changes (imap-sync.c). send_uid adds "UID n" to FETCH updates. */
-void client_sync(struct client *client, bool send_uid);
+/* Sync the selected mailbox and send FETCH/EXISTS/RECENT for changes
+   (imap-sync.c), and EXPUNGE if expunges is true (never while
+   answering FETCH, STORE or SEARCH: RFC 3501 7.4.1); until then an
+   expunged message keeps its sequence number. send_uid adds "UID n" to
+   FETCH updates. */
+void client_sync(struct client *client, bool send_uid, bool expunges);
 /* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" for the selected
    mailbox, and again whenever its keyword list grows (RFC 3501 7.2.6). */
 void client_send_mailbox_flags(struct client *client);
 void client_send_keywords_if_changed(struct client *client);
-/* Reset the known view right after SELECT. */
+/* Reset the client's view right after SELECT. */
 void client_known_init(struct client *client);
-/* Update what the client knows of message seq's flags (after FETCH
-   FLAGS / STORE output). */
-void client_known_set(struct client *client, uint32_t seq,
-		      const struct mail_record *rec);
+/* Record what the client was just told about a message's flags
+   (FETCH FLAGS / STORE output). */
+void client_known_update(struct client *client, const struct mail_record *rec);
+/* The client's sequence number of the storage's message storage_seq
+   (0 if the client doesn't know it yet), and back (0 for a message
+   that is gone). */
+uint32_t client_seq_from_storage(struct client *client, uint32_t storage_seq);
+uint32_t client_seq_to_storage(struct client *client, uint32_t seq);
 
 /* IDLE (cmd-idle.c): after "+ idling", wait for DONE while sending
    changes as they happen; cmd_idle() returns false after calling it. */

@@ -310,7 +310,7 @@ static int fetch_write_simple(struct fetch_message *msg,
 		str_append(dest, "FLAGS (");
 		imap_write_flags(dest, rec->flags, rec->keywords);
 		str_append_c(dest, ')');
-		client_known_set(msg->client, msg->seq, rec);
+		client_known_update(msg->client, rec);
 		return 0;
 	case FETCH_INTERNALDATE:
 		str_append(dest, "INTERNALDATE ");
@@ -405,7 +405,7 @@ int imap_fetch_message(struct client *client, struct imap_fetch *fetch,
 	}
 
 	string_t *str = str_new(1024);
-	str_printfa(str, "* %u FETCH (", seq);
+	str_printfa(str, "* %u FETCH (", client_seq_from_storage(client, seq));
 	size_t empty_len = str_len(str);
 	/* UID and the other short items first (as Dovecot does), then
 	   FLAGS if \Seen was set implicitly, then the body sections */

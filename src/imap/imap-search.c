@@ -55,7 +55,7 @@ struct search_parser {
 
 struct search_msg {
 	struct mailbox *box;
-	uint32_t seq;
+	uint32_t seq, client_seq;
 	const struct mail_record *rec;
 	unsigned char *data;
 	size_t size;
@@ -446,7 +446,7 @@ static bool search_match_key(struct search_key *key, struct search_msg *msg)
 		return has_keyword(rec, key->value) == key->want;
 	case SEARCH_SEQSET:
 		return imap_seqset_contains(key->ranges, key->ranges_count,
-					    msg->seq);
+					    msg->client_seq);
 	case SEARCH_UIDSET:
 		return imap_seqset_contains(key->ranges, key->ranges_count,
 					    rec->uid);
@@ -465,9 +465,10 @@ static bool search_match_key(struct search_key *key, struct search_msg *msg)
 }
 
 int imap_search_match(struct imap_search *search, struct mailbox *box,
-		      uint32_t seq)
+		      uint32_t seq, uint32_t client_seq)
 {
-	struct search_msg msg = { .box = box, .seq = seq };
+	struct search_msg msg = { .box = box, .seq = seq,
+				  .client_seq = client_seq };
 	int ret;
 
 	msg.rec = mailbox_get(box, seq);

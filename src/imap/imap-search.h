@@ -17,9 +17,10 @@ int imap_search_parse(const struct imap_arg *args, uint32_t seq_star,
 		      const char **error_r);
 void imap_search_free(struct imap_search **search);
 
-/* 1 if message seq of box matches, 0 if not. A message whose file
+/* 1 if message seq of box matches, 0 if not. client_seq is its number
+   as the client knows it (for sequence set keys). A message whose file
    has vanished doesn't match. */
 int imap_search_match(struct imap_search *search, struct mailbox *box,
-		      uint32_t seq);
+		      uint32_t seq, uint32_t client_seq);
 
 #endif

@@ -1,7 +1,13 @@
 /* Telling the client about changes to the selected mailbox (RFC 3501
-   7.3.1 EXISTS, 7.3.2 RECENT, 7.4.1 EXPUNGE, 7.4.2 FETCH FLAGS). The
-   storage view changes only in mailbox_sync(), so sequence numbers the
-   client knows stay valid between syncs. */
+   7.3.1 EXISTS, 7.3.2 RECENT, 7.4.1 EXPUNGE, 7.4.2 FETCH FLAGS).
+
+   The client's view (client->known, one entry per message sequence
+   number it knows) can lag behind the storage's view: EXPUNGE may not
+   be sent while answering FETCH, STORE or SEARCH (RFC 3501 7.4.1), so
+   a message expunged by another session stays in the client's view as
+   a "ghost" until the next command that may report it. Sequence
+   numbers in commands and responses are the client's; the helpers
+   below map them to and from the storage's. */
 #include "imap-client.h"
 #include "imap-util.h"
 
@@ -24,15 +30,52 @@ static void known_grow(struct client *client, uint32_t count)
 	client->known_alloc = alloc;
 }
 
-void client_known_set(struct client *client, uint32_t seq,
-		      const struct mail_record *rec)
+/* Client sequence number of uid (ghosts included), 0 if unknown. The
+   view is sorted by UID. */
+static uint32_t known_find_uid(struct client *client, uint32_t uid)
 {
-	if (seq == 0 || seq > client->known_count || rec == NULL)
-		return;
-	struct client_known_msg *k = &client->known[seq - 1];
+	uint32_t lo = 0, hi = client->known_count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (client->known[mid].uid < uid)
+			lo = mid + 1;
+		else if (client->known[mid].uid > uid)
+			hi = mid;
+		else
+			return mid + 1;
+	}
+	return 0;
+}
+
+uint32_t client_seq_from_storage(struct client *client, uint32_t storage_seq)
+{
+	const struct mail_record *rec = mailbox_get(client->mailbox, storage_seq);
+
+	return rec == NULL ? 0 : known_find_uid(client, rec->uid);
+}
+
+uint32_t client_seq_to_storage(struct client *client, uint32_t seq)
+{
+	if (seq == 0 || seq > client->known_count || client->known[seq - 1].expunged)
+		return 0;
+	return mailbox_uid_to_seq(client->mailbox, client->known[seq - 1].uid);
+}
+
+static void known_set(struct client_known_msg *k, const struct mail_record *rec)
+{
 	k->uid = rec->uid;
 	k->flags = (uint8_t)rec->flags;
 	k->keywords_hash = imap_keywords_hash(rec->keywords);
+	k->expunged = false;
+}
+
+void client_known_update(struct client *client, const struct mail_record *rec)
+{
+	uint32_t seq = rec == NULL ? 0 : known_find_uid(client, rec->uid);
+
+	if (seq != 0)
+		known_set(&client->known[seq - 1], rec);
 }
 
 void client_send_mailbox_flags(struct client *client)
@@ -72,36 +115,37 @@ void client_known_init(struct client *client)
 	struct mailbox_status status;
 
 	known_grow(client, count);
-	client->known_count = count;
-	for (uint32_t seq = 1; seq <= count; seq++)
-		client_known_set(client, seq, mailbox_get(client->mailbox, seq));
+	client->known_count = 0;
+	for (uint32_t seq = 1; seq <= count; seq++) {
+		const struct mail_record *rec = mailbox_get(client->mailbox, seq);
+		if (rec != NULL)
+			known_set(&client->known[client->known_count++], rec);
+	}
 	mailbox_get_status(client->mailbox, &status);
 	client->recent_count = status.recent;
 }
 
-static void sync_expunged(void *context, uint32_t seq)
+/* Called before the storage removes storage_seq from its view. */
+static void sync_expunged(void *context, uint32_t storage_seq)
 {
 	struct sync_context *ctx = context;
-	struct client *client = ctx->client;
+	uint32_t seq = client_seq_from_storage(ctx->client, storage_seq);
 
-	if (seq == 0 || seq > client->known_count)
-		return;
-	memmove(&client->known[seq - 1], &client->known[seq],
-		(client->known_count - seq) * sizeof(client->known[0]));
-	client->known_count--;
-	client_send_linef(client, "* %u EXPUNGE", seq);
+	if (seq != 0)
+		ctx->client->known[seq - 1].expunged = true;
 }
 
-static void sync_flags_changed(void *context, uint32_t seq)
+static void sync_flags_changed(void *context, uint32_t storage_seq)
 {
 	struct sync_context *ctx = context;
 	struct client *client = ctx->client;
-	const struct mail_record *rec = mailbox_get(client->mailbox, seq);
+	const struct mail_record *rec = mailbox_get(client->mailbox, storage_seq);
+	uint32_t seq = rec == NULL ? 0 : known_find_uid(client, rec->uid);
 
-	if (rec == NULL || seq > client->known_count)
+	if (seq == 0)
 		return;
 	struct client_known_msg *k = &client->known[seq - 1];
-	if (k->uid == rec->uid && k->flags == (uint8_t)rec->flags &&
+	if (k->flags == (uint8_t)rec->flags &&
 	    k->keywords_hash == imap_keywords_hash(rec->keywords))
 		return; /* the client already knows (e.g. its own STORE) */
 
@@ -115,29 +159,68 @@ static void sync_flags_changed(void *context, uint32_t seq)
 	str_append(str, "))");
 	client_send_line(client, str_c(str));
 	str_free(&str);
-	client_known_set(client, seq, rec);
+	known_set(k, rec);
 }
 
+/* Append the storage's messages newer than the client's newest. */
 static void sync_new_messages(void *context, uint32_t new_count)
 {
 	struct sync_context *ctx = context;
 	struct client *client = ctx->client;
-	uint32_t old = client->known_count;
+	uint32_t count = mailbox_count(client->mailbox);
+	uint32_t last_uid = client->known_count == 0 ? 0 :
+		client->known[client->known_count - 1].uid;
+	uint32_t first = count + 1;
 
-	if (new_count <= old)
-		return;
-	known_grow(client, new_count);
-	client->known_count = new_count;
-	for (uint32_t seq = old + 1; seq <= new_count; seq++) {
-		client->known[seq - 1].uid = 0;
-		client_known_set(client, seq,
-				 mailbox_get(client->mailbox, seq));
+	while (first > 1) {
+		const struct mail_record *rec =
+			mailbox_get(client->mailbox, first - 1);
+		if (rec == NULL || rec->uid <= last_uid)
+			break;
+		first--;
 	}
-	client_send_linef(client, "* %u EXISTS", new_count);
+	if (first > count)
+		return;
+	known_grow(client, client->known_count + (count - first + 1));
+	for (uint32_t sseq = first; sseq <= count; sseq++) {
+		known_set(&client->known[client->known_count++],
+			  mailbox_get(client->mailbox, sseq));
+	}
+	client_send_linef(client, "* %u EXISTS", client->known_count);
 	ctx->exists_sent = true;
 }
 
-void client_sync(struct client *client, bool send_uid)
+/* Send EXPUNGE for the ghosts, highest first so that each number is
+   still valid when the client reads it. */
+static void sync_send_expunges(struct client *client)
+{
+	for (uint32_t seq = client->known_count; seq > 0; seq--) {
+		if (!client->known[seq - 1].expunged)
+			continue;
+		memmove(&client->known[seq - 1], &client->known[seq],
+			(client->known_count - seq) * sizeof(client->known[0]));
+		client->known_count--;
+		client_send_linef(client, "* %u EXPUNGE", seq);
+	}
+}
+
+static void sync_failed(struct client *client, const char *error)
+{
+	if (!mail_user_mailbox_exists(client->user,
+				      mailbox_name(client->mailbox))) {
+		client_disconnect(client, "Selected mailbox was deleted, "
+				  "have to disconnect.",
+				  "Selected mailbox was deleted");
+		return;
+	}
+	if (!client->sync_error_logged) {
+		i_error("Mailbox %s: sync failed: %s",
+			mailbox_name(client->mailbox), error);
+		client->sync_error_logged = true;
+	}
+}
+
+void client_sync(struct client *client, bool send_uid, bool expunges)
 {
 	struct sync_context ctx = { .client = client, .send_uid = send_uid };
 	static const struct mailbox_sync_callbacks callbacks = {
@@ -151,31 +234,15 @@ void client_sync(struct client *client, bool send_uid)
 	if (client->mailbox == NULL)
 		return;
 	if (mailbox_sync(client->mailbox, &callbacks, &ctx, &error) < 0) {
-		if (!mail_user_mailbox_exists(client->user,
-					      mailbox_name(client->mailbox))) {
-			client_disconnect(client, "Selected mailbox was deleted, "
-					  "have to disconnect.",
-					  "Selected mailbox was deleted");
-			return;
-		}
-		if (!client->sync_error_logged) {
-			i_error("Mailbox %s: sync failed: %s",
-				mailbox_name(client->mailbox), error);
-			client->sync_error_logged = true;
-		}
+		sync_failed(client, error);
 		return;
 	}
 	client->sync_error_logged = false;
+	/* in case the storage grew without telling */
+	sync_new_messages(&ctx, mailbox_count(client->mailbox));
 	client_send_keywords_if_changed(client);
-	/* in case the storage reported a shrink without expunge calls */
-	uint32_t count = mailbox_count(client->mailbox);
-	if (count != client->known_count) {
-		if (count < client->known_count)
-			i_error("Mailbox %s: view shrank without expunges",
-				mailbox_name(client->mailbox));
-		sync_new_messages(&ctx, count);
-		client->known_count = count;
-	}
+	if (expunges)
+		sync_send_expunges(client);
 	/* RECENT goes with EXISTS; expunges lower it implicitly */
 	mailbox_get_status(client->mailbox, &status);
 	if (ctx.exists_sent && status.recent != client->recent_count)

@@ -341,8 +341,12 @@ int imap_seqset_get_seqs(struct client_command *cmd, const char *set,
 				seqs[n++] = seq;
 		}
 	} else {
-		if (imap_seqset_parse(set, count, &ranges, &ranges_count) < 0 ||
-		    count == 0 || imap_seqset_max(ranges, ranges_count) > count) {
+		/* the client's sequence numbers, which may still include
+		   messages expunged meanwhile (not yet reported) */
+		uint32_t client_count = cmd->client->known_count;
+		if (imap_seqset_parse(set, client_count, &ranges,
+				      &ranges_count) < 0 || client_count == 0 ||
+		    imap_seqset_max(ranges, ranges_count) > client_count) {
 			free(ranges);
 			client_command_error(cmd, "Invalid messageset");
 			return -1;
@@ -352,8 +356,14 @@ int imap_seqset_get_seqs(struct client_command *cmd, const char *set,
 			total += ranges[i].seq2 - ranges[i].seq1 + 1;
 		seqs = i_new(uint32_t, total + 1);
 		for (unsigned int i = 0; i < ranges_count; i++) {
-			for (uint64_t s = ranges[i].seq1; s <= ranges[i].seq2; s++)
-				seqs[n++] = (uint32_t)s;
+			for (uint64_t s = ranges[i].seq1; s <= ranges[i].seq2; s++) {
+				uint32_t sseq = client_seq_to_storage(cmd->client,
+								      (uint32_t)s);
+				if (sseq != 0)
+					seqs[n++] = sseq;
+				else
+					cmd->seqs_expunged = true;
+			}
 		}
 	}
 	free(ranges);

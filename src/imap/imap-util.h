@@ -48,7 +48,9 @@ void imap_reply_nonexistent(struct client_command *cmd, const char *name);
 /* The messages a sequence set (or with uid, a UID set) names, as
    ascending sequence numbers of the selected mailbox. Sequence sets
    naming a message that doesn't exist are refused like Dovecot does
-   ("BAD ... Invalid messageset"); UID sets just match what exists.
+   ("BAD ... Invalid messageset"); messages the client still knows but
+   that were expunged are left out (cmd->seqs_expunged is set); UID sets
+   just match what exists.
    Returns 0 (caller frees *seqs_r) or -1 after replying BAD. */
 int imap_seqset_get_seqs(struct client_command *cmd, const char *set,
 			 bool uid, uint32_t **seqs_r, unsigned int *count_r);

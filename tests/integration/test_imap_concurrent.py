@@ -68,16 +68,31 @@ def test_two_sessions_append_store_expunge(home):
     a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
     untagged = a.ok("EXPUNGE")
     assert untagged == [b"* 1 EXPUNGE"], untagged
-    for cmd in ["FETCH 1:3 (UID)", "STORE 3 -FLAGS (\\Answered)", "SEARCH ALL"]:
-        untagged = b.ok(cmd)
-        assert not any(l.endswith(b"EXPUNGE") for l in untagged), (cmd, untagged)
+    # the expunged message keeps its number in B until EXPUNGE may be sent
+    untagged, tagged = b.cmd("FETCH 1:3 (UID)")
+    assert untagged == [b"* 2 FETCH (UID 2)", b"* 3 FETCH (UID 3)"], untagged
+    assert b"NO [EXPUNGEISSUED] Some of the requested messages no longer exist" in tagged
+    untagged = b.ok("STORE 3 -FLAGS (\\Answered)")
+    assert untagged == [b"* 3 FETCH (FLAGS ($Fresh))"], untagged
+    untagged = b.ok("SEARCH ALL")
+    assert untagged == [b"* SEARCH 2 3"], untagged
+    # non-UID FETCH/STORE/SEARCH still see new mail and flag changes
+    append(a, 5)
+    a.ok("STORE 1 +FLAGS (\\Seen)")
+    untagged = b.ok("FETCH 2 (FLAGS)")
+    assert untagged[0] == b"* 2 FETCH (FLAGS (\\Flagged \\Seen))", untagged
+    assert untagged[-1] == b"* 2 FETCH (FLAGS (\\Flagged \\Seen))", untagged
+    assert b"* 4 EXISTS" in untagged, untagged
+    assert not any(l.endswith(b"EXPUNGE") for l in untagged), untagged
     # sequence numbers B uses are still the old ones
     untagged = b.ok("FETCH 3 (UID)")
     assert untagged == [b"* 3 FETCH (UID 3)"], untagged
     untagged = b.ok("NOOP")
     assert b"* 1 EXPUNGE" in untagged, untagged
     untagged = b.ok("FETCH 1:* (UID)")
-    assert untagged == [b"* 1 FETCH (UID 2)", b"* 2 FETCH (UID 3)"], untagged
+    assert untagged == [b"* 1 FETCH (UID 2)", b"* 2 FETCH (UID 3)",
+                        b"* 3 FETCH (UID 4)"], untagged
+    a.ok("NOOP")
 
     # UID EXPUNGE / UID FETCH may report expunges
     a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
@@ -91,14 +106,14 @@ def test_two_sessions_append_store_expunge(home):
     assert untagged[-1] == b"* 1 FETCH (UID 3 FLAGS (\\Draft $Fresh))", untagged
 
     # UIDs are never reused, in either session
-    assert append(b, 10) == 4
+    assert append(b, 10) == 5
     # A's APPEND reply also tells A about B's message
     msg = MSG % (11, 11)
     untagged, tagged = a.cmd(b"APPEND INBOX {%d+}\r\n" % len(msg) + msg)
-    assert b"APPENDUID" in tagged and b" 5]" in tagged, tagged
-    assert untagged[0] == b"* 3 EXISTS", untagged
+    assert b"APPENDUID" in tagged and b" 6]" in tagged, tagged
+    assert untagged[0] == b"* 4 EXISTS", untagged
     untagged = a.ok("UID FETCH 1:* (UID)")
-    assert [int(x) for x in re.findall(rb"UID (\d+)", b" ".join(untagged))] == [3, 4, 5]
+    assert [int(x) for x in re.findall(rb"UID (\d+)", b" ".join(untagged))] == [3, 4, 5, 6]
     for s in (a, b):
         s.cmd("LOGOUT")
         s.wait()
@@ -194,3 +209,36 @@ def test_sigterm_says_bye(home):
     assert a.closed()
     assert a.wait() == 0
     assert "Disconnected: Server shutting down. in=" in a.log_text()
+
+
+def test_expunged_messages_keep_their_numbers(home):
+    a = session(home)
+    b = session(home)
+    a.ok("SELECT INBOX")
+    for i in range(5):
+        append(a, i)
+    b.ok("SELECT INBOX")
+    a.ok("STORE 1,3 +FLAGS.SILENT (\\Deleted)")
+    assert a.ok("EXPUNGE") == [b"* 3 EXPUNGE", b"* 1 EXPUNGE"]
+    # B still numbers 1..5; sequence set keys use B's numbers
+    assert b.ok("SEARCH 4:5") == [b"* SEARCH 4 5"]
+    assert b.ok("SEARCH ALL") == [b"* SEARCH 2 4 5"]
+    untagged, tagged = b.cmd("STORE 1:2 +FLAGS (\\Flagged)")
+    assert untagged == [b"* 2 FETCH (FLAGS (\\Flagged))"], untagged
+    untagged = b.ok("FETCH 5 (UID)")
+    assert untagged == [b"* 5 FETCH (UID 5)"]
+    _, tagged = b.cmd("FETCH 6 (UID)")
+    assert b"BAD Error in IMAP command FETCH: Invalid messageset" in tagged
+    # NOOP reports both, highest first, and renumbers
+    assert b.ok("NOOP") == [b"* 3 EXPUNGE", b"* 1 EXPUNGE"]
+    assert b.ok("FETCH 1:* (UID)") == [b"* 1 FETCH (UID 2)",
+                                       b"* 2 FETCH (UID 4)",
+                                       b"* 3 FETCH (UID 5)"]
+    # A new message with a ghost pending: EXISTS counts the ghost
+    a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    a.ok("EXPUNGE")
+    append(a, 9)
+    untagged = b.ok("FETCH 3 (UID)")
+    assert b"* 4 EXISTS" in untagged and untagged[-1] == b"* 3 FETCH (UID 5)", untagged
+    untagged = b.ok("UID SEARCH ALL")
+    assert untagged == [b"* 1 EXPUNGE", b"* SEARCH 4 5 6"], untagged
