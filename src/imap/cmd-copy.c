@@ -38,6 +38,13 @@ bool cmd_copy_full(struct client_command *cmd, bool move)
 		free(seqs);
 		return true;
 	}
+	if (cmd->seqs_expunged) {
+		/* like Dovecot: all or nothing */
+		client_command_reply(cmd, "NO [EXPUNGEISSUED] Some of the "
+				     "requested messages no longer exist.");
+		free(seqs);
+		return true;
+	}
 	if (count == 0) {
 		client_command_reply(cmd, "OK No messages found.");
 		free(seqs);

@@ -111,6 +111,9 @@ bool cmd_store(struct client_command *cmd)
 	}
 	if (error != NULL)
 		imap_reply_storage_error(cmd, error);
+	else if (cmd->seqs_expunged)
+		client_command_reply(cmd, "NO [EXPUNGEISSUED] Some of the "
+				     "requested messages no longer exist.");
 	else
 		client_command_reply(cmd, "OK Store completed.");
 out:

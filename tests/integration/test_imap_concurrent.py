@@ -225,12 +225,19 @@ def test_expunged_messages_keep_their_numbers(home):
     assert b.ok("SEARCH ALL") == [b"* SEARCH 2 4 5"]
     untagged, tagged = b.cmd("STORE 1:2 +FLAGS (\\Flagged)")
     assert untagged == [b"* 2 FETCH (FLAGS (\\Flagged))"], untagged
+    assert b"NO [EXPUNGEISSUED]" in tagged
     untagged = b.ok("FETCH 5 (UID)")
     assert untagged == [b"* 5 FETCH (UID 5)"]
     _, tagged = b.cmd("FETCH 6 (UID)")
     assert b"BAD Error in IMAP command FETCH: Invalid messageset" in tagged
-    # NOOP reports both, highest first, and renumbers
-    assert b.ok("NOOP") == [b"* 3 EXPUNGE", b"* 1 EXPUNGE"]
+    # COPY naming an expunged message copies nothing; after it (not a
+    # FETCH/STORE/SEARCH) both expunges are reported, highest first
+    a.ok("CREATE Other")
+    untagged, tagged = b.cmd("COPY 2:3 Other")
+    assert b"NO [EXPUNGEISSUED]" in tagged
+    assert untagged == [b"* 3 EXPUNGE", b"* 1 EXPUNGE"], untagged
+    assert a.ok("STATUS Other (MESSAGES)") == [b"* STATUS Other (MESSAGES 0)"]
+    assert b.ok("NOOP") == []
     assert b.ok("FETCH 1:* (UID)") == [b"* 1 FETCH (UID 2)",
                                        b"* 2 FETCH (UID 4)",
                                        b"* 3 FETCH (UID 5)"]
@@ -240,5 +247,7 @@ def test_expunged_messages_keep_their_numbers(home):
     append(a, 9)
     untagged = b.ok("FETCH 3 (UID)")
     assert b"* 4 EXISTS" in untagged and untagged[-1] == b"* 3 FETCH (UID 5)", untagged
+    untagged = b.ok("COPY 2:3 Other")
+    assert b.ok("STATUS Other (MESSAGES)") == [b"* STATUS Other (MESSAGES 2)"]
     untagged = b.ok("UID SEARCH ALL")
-    assert untagged == [b"* 1 EXPUNGE", b"* SEARCH 4 5 6"], untagged
+    assert untagged == [b"* SEARCH 4 5 6"], untagged
