@@ -14,6 +14,7 @@ struct scan_entry {
 	char *fname;       /* name inside cur/ or new/ */
 	size_t base_len;
 	bool in_new;
+	unsigned int pass;
 	uint32_t uid;
 };
 
@@ -28,6 +29,7 @@ struct scan_ctx {
 	bool uidlist_changed, uidlist_rewrite;
 	unsigned int uidlist_old_count;
 	bool left_in_new;
+	unsigned int pass;
 };
 
 /* A change made in the same timestamp tick as the one we saw would not
@@ -99,6 +101,7 @@ static int scan_dir(struct scan_ctx *ctx, bool in_new)
 		e->fname = i_strdup(d->d_name);
 		e->base_len = maildir_filename_base_len(e->fname);
 		e->in_new = in_new;
+		e->pass = ctx->pass;
 		e->uid = 0;
 	}
 	closedir(dir);
@@ -120,8 +123,12 @@ static int entry_base_cmp(const void *p1, const void *p2)
 	const struct scan_entry *a = p1, *b = p2;
 	int ret = base_cmp(a->fname, a->base_len, b->fname, b->base_len);
 
-	/* cur/ before new/ for the same base */
-	return ret != 0 ? ret : (int)a->in_new - (int)b->in_new;
+	if (ret != 0)
+		return ret;
+	/* the later readdir pass has the newer name; cur/ before new/ */
+	if (a->pass != b->pass)
+		return a->pass > b->pass ? -1 : 1;
+	return (int)a->in_new - (int)b->in_new;
 }
 
 static int entry_uid_cmp(const void *p1, const void *p2)
@@ -578,6 +585,7 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 	ret = maildir_uidlist_read(path, &ctx->ul, error_r);
 	free(path);
 	sig = NULL;
+	bool stable = false;
 	for (unsigned int try = 0; ret == 0; try++) {
 		free(sig);
 		sig = make_sig(ctx->mb, &dirty);
@@ -588,13 +596,20 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 		/* a file renamed while readdir() ran may have been missed
 		   (it would look expunged): rescan if the dirs changed */
 		char *after = make_sig(ctx->mb, &dirty);
-		bool same = strcmp(after, sig) == 0;
+		stable = strcmp(after, sig) == 0;
 		free(after);
-		if (same || try == 3)
+		if (stable || try == 3)
 			break;
 		for (unsigned int i = 0; i < ctx->count; i++)
 			free(ctx->entries[i].fname);
 		ctx->count = 0;
+	}
+	if (ret == 0 && (dirty || !stable) && ctx->ul.count > 0) {
+		/* a rename in the same timestamp tick doesn't show in the
+		   mtime: only what two passes both miss counts as expunged */
+		ctx->pass = 1;
+		if (scan_dir(ctx, false) < 0 || scan_dir(ctx, true) < 0)
+			ret = -1;
 	}
 	if (ret < 0) {
 		free(sig);

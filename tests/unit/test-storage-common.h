@@ -131,13 +131,17 @@ struct sync_log {
 static ATTR_UNUSED void cb_expunged(void *ctx, uint32_t seq)
 {
 	struct sync_log *l = ctx;
-	l->expunged[l->n_expunged++] = seq;
+	if (l->n_expunged < N_ELEMENTS(l->expunged))
+		l->expunged[l->n_expunged] = seq;
+	l->n_expunged++;
 }
 
 static ATTR_UNUSED void cb_changed(void *ctx, uint32_t seq)
 {
 	struct sync_log *l = ctx;
-	l->changed[l->n_changed++] = seq;
+	if (l->n_changed < N_ELEMENTS(l->changed))
+		l->changed[l->n_changed] = seq;
+	l->n_changed++;
 }
 
 static ATTR_UNUSED void cb_new(void *ctx, uint32_t count)

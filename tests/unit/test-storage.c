@@ -635,6 +635,72 @@ static void test_concurrent_delivery(void **state)
 	mail_user_close(&user);
 }
 
+/* Several processes change flags of the same messages at once (and one
+   more session syncs): renames race with readdir() and with each other,
+   yet no change is lost and nothing looks expunged. */
+#define STORERS 3
+#define STORE_MSGS 30
+
+static void test_concurrent_store(void **state)
+{
+	static const enum mail_flags flag_of[STORERS] = {
+		MAIL_SEEN, MAIL_FLAGGED, MAIL_ANSWERED };
+	struct mail_user *user = open_user();
+	struct sync_log l;
+	pid_t pids[STORERS];
+	int i, status;
+
+	for (i = 0; i < STORE_MSGS; i++)
+		save(user, "INBOX", "M: x\n\nx\n", MAIL_DRAFT, NULL);
+	struct mailbox *box = open_box(user, "INBOX", false);
+	for (i = 0; i < STORERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] != 0)
+			continue;
+		struct mail_user *w = open_user();
+		struct mailbox *wb;
+		const char *error;
+		char kwname[16];
+		snprintf(kwname, sizeof(kwname), "kw%d", i);
+		const char *kw[] = { kwname, NULL };
+		if (mailbox_open(w, "INBOX", false, &wb, &error) < 0)
+			_exit(1);
+		for (uint32_t seq = 1; seq <= mailbox_count(wb); seq++) {
+			if (mailbox_update_flags(wb, seq, MODIFY_ADD, flag_of[i],
+						 kw, &error) < 0)
+				_exit(2);
+		}
+		mailbox_close(&wb);
+		mail_user_close(&w);
+		_exit(0);
+	}
+	for (int n = 0; n < 100; n++) {
+		do_sync(box, &l);
+		assert_int_equal(l.n_expunged, 0);
+		assert_int_equal(mailbox_count(box), STORE_MSGS);
+		usleep(500);
+	}
+	for (i = 0; i < STORERS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	do_sync(box, &l);
+	assert_int_equal(l.n_expunged, 0);
+	assert_int_equal(mailbox_count(box), STORE_MSGS);
+	for (uint32_t seq = 1; seq <= STORE_MSGS; seq++) {
+		const struct mail_record *r = mailbox_get(box, seq);
+		assert_int_equal(r->uid, seq);
+		assert_int_equal(r->flags & MAIL_FLAGS_STORED_MASK,
+				 MAIL_DRAFT | MAIL_SEEN | MAIL_FLAGGED |
+				 MAIL_ANSWERED);
+		assert_int_equal(str_array_length((char **)r->keywords), STORERS);
+	}
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +715,7 @@ int main(void)
 		T(test_external_changes),
 		T(test_crash_leftover),
 		T(test_concurrent_delivery),
+		T(test_concurrent_store),
 #undef T
 	};
 	log_init("test-storage");
