@@ -122,6 +122,9 @@ bool mailbox_is_readonly(const struct mailbox *box);
 void mailbox_get_status(struct mailbox *box, struct mailbox_status *status_r);
 /* Keywords defined for this mailbox (NULL-terminated, owned by box). */
 const char *const *mailbox_keywords(struct mailbox *box);
+/* Whether new keywords can still be defined (a Maildir has 26 keyword
+   letters): when false, PERMANENTFLAGS should not include \*. */
+bool mailbox_keywords_can_add(struct mailbox *box);
 /* Sequence of the first unseen message, 0 if none. */
 uint32_t mailbox_first_unseen_seq(struct mailbox *box);
 

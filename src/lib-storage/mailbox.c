@@ -136,6 +136,13 @@ const char *const *mailbox_keywords(struct mailbox *box)
 	return (const char *const *)box->keywords;
 }
 
+bool mailbox_keywords_can_add(struct mailbox *box)
+{
+	const char *const *kw = mailbox_keywords(box);
+
+	return str_array_length((char *const *)kw) < MAILDIR_MAX_KEYWORDS;
+}
+
 uint32_t mailbox_first_unseen_seq(struct mailbox *box)
 {
 	unsigned int i;

@@ -162,6 +162,7 @@ static void test_flags_on_disk(void **state)
 	assert_int_equal(mailbox_update_flags(box, 1, MODIFY_ADD, 0, bad,
 					      &error), -1);
 	/* keyword limit: 26 per Maildir */
+	assert_true(mailbox_keywords_can_add(box));
 	for (int i = 0; i < 30; i++) {
 		char n[16];
 		snprintf(n, sizeof(n), "kw%d", i);
@@ -169,6 +170,7 @@ static void test_flags_on_disk(void **state)
 		int ret = mailbox_update_flags(box, 1, MODIFY_ADD, 0, k, &error);
 		assert_int_equal(ret, i < 24 ? 0 : -1);
 	}
+	assert_false(mailbox_keywords_can_add(box));
 	mailbox_close(&box);
 	mail_user_close(&user);
 }
