@@ -160,6 +160,11 @@ char *mailbox_cache_get(struct mailbox *box, uint32_t seq, const char *field);
 void mailbox_cache_set(struct mailbox *box, uint32_t seq, const char *field,
 		       const char *value);
 
+/* POP3 UIDL that Dovecot kept for this message in dovecot-uidlist
+   ("P" field, e.g. after a migration), or NULL when the default format
+   applies. Caller frees. */
+char *mailbox_get_pop3_uidl(struct mailbox *box, uint32_t seq);
+
 enum modify_type { MODIFY_ADD, MODIFY_REMOVE, MODIFY_REPLACE };
 /* STORE: change flags/keywords (renames the Maildir file, bumps modseq).
    New keywords are added to dovecot-keywords. */

@@ -264,6 +264,11 @@ char *mailbox_cache_get(struct mailbox *box, uint32_t seq, const char *field)
 		index_cache_get(box->user, box->id, r->uid, field);
 }
 
+char *mailbox_get_pop3_uidl(struct mailbox *box, uint32_t seq)
+{
+	return mailbox_cache_get(box, seq, MAILBOX_CACHE_POP3_UIDL);
+}
+
 void mailbox_cache_set(struct mailbox *box, uint32_t seq, const char *field,
 		       const char *value)
 {

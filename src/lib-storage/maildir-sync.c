@@ -378,6 +378,23 @@ static int new_row(struct scan_ctx *ctx, const struct scan_entry *e,
 	return 1;
 }
 
+/* A POP3 UIDL kept by Dovecot in the uidlist ("P<uidl>"; empty = the
+   base file name), e.g. after a migration: served instead of the
+   default. Lives in the cache table. */
+static void keep_pop3_uidl(struct scan_ctx *ctx, int64_t id,
+			   const struct scan_entry *e)
+{
+	const char *p = rec_ext(&ctx->ul, e->uid, 'P');
+	char *uidl;
+
+	if (p == NULL)
+		return;
+	uidl = p[0] == ' ' || p[0] == '\0' ?
+		i_strndup(e->fname, e->base_len) : i_strndup(p, strcspn(p, " "));
+	index_cache_set(ctx->user, id, e->uid, MAILBOX_CACHE_POP3_UIDL, uidl);
+	free(uidl);
+}
+
 struct index_apply {
 	struct scan_ctx *ctx;
 	int64_t id;
@@ -466,6 +483,8 @@ static int apply_to_index(struct scan_ctx *ctx, struct index_mailbox_row *row)
 			if (r > 0) {
 				nr.modseq = apply_modseq(&ap);
 				ret = index_msg_upsert(ctx->user, row->id, &nr);
+				if (ret == 0)
+					keep_pop3_uidl(ctx, row->id, e);
 			} else if (r < 0) {
 				ret = -1;
 			}

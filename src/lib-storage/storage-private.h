@@ -18,6 +18,7 @@
 #define UIDLIST_LOCK_WAIT_SECS 30
 #define MESSAGE_MAX_SIZE (256u * 1024 * 1024)
 #define INDEX_FILE_NAME "loft.index.sqlite"
+#define MAILBOX_CACHE_POP3_UIDL "pop3.uidl"
 
 /* --- mail-location.c: "maildir:~/Maildir:INDEX=..:CONTROL=.." --- */
 struct mail_location {

@@ -23,7 +23,7 @@ static void test_dovecot_tree(void **state)
 	write_file(path,
 		"3 V1600000000 N12 G0123456789abcdef0123456789abcdef\n"
 		"7 :1600000001.M1P100.mx,S=6,W=8\n"
-		"9 W9 :1600000002.M2P100.mx\n"
+		"9 W9 P0000beef00c0ffee :1600000002.M2P100.mx\n"
 		"10 :1600000003.M3P100.mx,S=6,W=8\n");
 	snprintf(path, sizeof(path), "%s/dovecot-keywords", maildir);
 	write_file(path, "0 $Forwarded\n1 Junk\n");
@@ -53,6 +53,10 @@ static void test_dovecot_tree(void **state)
 	assert_string_equal(r->keywords[0], "Junk");
 	r = mailbox_get(box, 3);
 	assert_int_equal(r->uid, 10);
+	char *uidl = mailbox_get_pop3_uidl(box, 2);
+	assert_string_equal(uidl, "0000beef00c0ffee");
+	free(uidl);
+	assert_null(mailbox_get_pop3_uidl(box, 1));
 	struct mailbox_status st;
 	mailbox_get_status(box, &st);
 	assert_int_equal(st.uidvalidity, 1600000000);
@@ -69,7 +73,7 @@ static void test_dovecot_tree(void **state)
 	assert_true(str_begins(text,
 		"3 V1600000000 N12 G0123456789abcdef0123456789abcdef\n"
 		"7 :1600000001.M1P100.mx,S=6,W=8\n"
-		"9 W9 :1600000002.M2P100.mx\n"
+		"9 W9 P0000beef00c0ffee :1600000002.M2P100.mx\n"
 		"10 :1600000003.M3P100.mx,S=6,W=8\n12 :"));
 	free(text);
 	snprintf(path, sizeof(path), "%s/dovecot-keywords", maildir);
