@@ -254,22 +254,75 @@ struct fetch_message {
 	size_t size;
 	struct message_part *parts;
 	bool expunged;
+	bool cached;   /* data and parts belong to fetch_cache */
 };
+
+/* The last message FETCH loaded, kept parsed. Clients that fetch a
+   message's parts one command at a time (BODY[1], BODY[1.MIME], ...)
+   would otherwise make us read and parse it again for every part. A
+   message's bytes never change for a UID, so (mailbox, UIDVALIDITY,
+   UID) identifies it. */
+#define FETCH_CACHE_MAX_SIZE (16 * 1024 * 1024)
+static struct {
+	char *box_name;
+	uint32_t uidvalidity, uid;
+	unsigned char *data;
+	size_t size;
+	struct message_part *parts;
+} fetch_cache;
+
+static void fetch_cache_clear(void)
+{
+	if (fetch_cache.parts != NULL)
+		message_part_free(&fetch_cache.parts);
+	i_free(fetch_cache.data);
+	i_free(fetch_cache.box_name);
+	fetch_cache.uid = 0;
+}
+
+static bool fetch_cache_lookup(struct fetch_message *msg, uint32_t uid,
+			       uint32_t uidvalidity)
+{
+	if (fetch_cache.data == NULL || fetch_cache.uid != uid ||
+	    fetch_cache.uidvalidity != uidvalidity ||
+	    strcmp(fetch_cache.box_name,
+		   mailbox_name(msg->client->mailbox)) != 0)
+		return false;
+	msg->data = fetch_cache.data;
+	msg->size = fetch_cache.size;
+	msg->parts = fetch_cache.parts;
+	msg->cached = true;
+	return true;
+}
 
 static int fetch_load(struct fetch_message *msg)
 {
+	struct mailbox *box = msg->client->mailbox;
 	const char *error;
 
 	if (msg->data != NULL)
 		return 0;
 	if (msg->expunged)
 		return -1;
-	if (mailbox_msg_read(msg->client->mailbox, msg->seq, &msg->data,
-			     &msg->size, &error) < 0) {
+	const struct mail_record *rec = mailbox_get(box, msg->seq);
+	uint32_t uidvalidity = mailbox_uidvalidity(box);
+	if (rec != NULL && fetch_cache_lookup(msg, rec->uid, uidvalidity))
+		return 0;
+	if (mailbox_msg_read(box, msg->seq, &msg->data, &msg->size, &error) < 0) {
 		msg->expunged = true;
 		return -1;
 	}
 	msg->parts = message_parse(msg->data, msg->size);
+	if (rec != NULL && msg->size <= FETCH_CACHE_MAX_SIZE) {
+		fetch_cache_clear();
+		fetch_cache.box_name = i_strdup(mailbox_name(box));
+		fetch_cache.uidvalidity = uidvalidity;
+		fetch_cache.uid = rec->uid;
+		fetch_cache.data = msg->data;
+		fetch_cache.size = msg->size;
+		fetch_cache.parts = msg->parts;
+		msg->cached = true;
+	}
 	return 0;
 }
 
@@ -444,8 +497,10 @@ int imap_fetch_message(struct client *client, struct imap_fetch *fetch,
 out_expunged:
 	ret = -1;
 out:
-	if (msg.parts != NULL)
-		message_part_free(&msg.parts);
-	free(msg.data);
+	if (!msg.cached) {
+		if (msg.parts != NULL)
+			message_part_free(&msg.parts);
+		free(msg.data);
+	}
 	return ret;
 }

@@ -118,6 +118,8 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly,
 void mailbox_close(struct mailbox **box);
 const char *mailbox_name(const struct mailbox *box);
 bool mailbox_is_readonly(const struct mailbox *box);
+/* UIDVALIDITY of the open mailbox (O(1), unlike mailbox_get_status). */
+uint32_t mailbox_uidvalidity(const struct mailbox *box);
 /* Status of the view as the session currently sees it. */
 void mailbox_get_status(struct mailbox *box, struct mailbox_status *status_r);
 /* Keywords defined for this mailbox (NULL-terminated, owned by box). */

@@ -108,6 +108,11 @@ bool mailbox_is_readonly(const struct mailbox *box)
 	return box->readonly;
 }
 
+uint32_t mailbox_uidvalidity(const struct mailbox *box)
+{
+	return box->uidvalidity;
+}
+
 void mailbox_get_status(struct mailbox *box, struct mailbox_status *st)
 {
 	unsigned int i;
