@@ -73,7 +73,7 @@ class LoftServer:
 
     def __init__(self, users=None, extra_config="", ssl="yes",
                  disable_plaintext_auth="no", protocols="imap pop3 lmtp",
-                 auth_failure_delay="0"):
+                 auth_failure_delay="0", user_ids=None):
         self.dir = tempfile.mkdtemp(prefix="loft-test-")
         os.chmod(self.dir, 0o755)
         self.root = os.geteuid() == 0
@@ -88,6 +88,7 @@ class LoftServer:
         self.disable_plaintext_auth = disable_plaintext_auth
         self.protocols = protocols
         self.auth_failure_delay = auth_failure_delay
+        self.user_ids = user_ids or {}   # user -> (uid, gid) override
         self.proc = None
         self._write_config()
 
@@ -111,8 +112,9 @@ class LoftServer:
             home = self.home(user)
             os.makedirs(home, exist_ok=True)
             os.chown(home, uid, gid) if self.root else None
+            u, g = self.user_ids.get(user, (uid, gid))
             lines.append("%s:%s:%d:%d::%s::" % (user, sha512_crypt(password),
-                                                uid, gid, home))
+                                                u, g, home))
         self.passwd_file = os.path.join(self.dir, "users")
         with open(self.passwd_file, "w") as f:
             f.write("\n".join(lines) + "\n")

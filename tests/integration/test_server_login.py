@@ -233,3 +233,36 @@ def test_privileges(server):
             assert re.search(r"^Uid:\s+%d" % nobody.pw_uid, st, re.M)
             assert os.readlink("/proc/%s/root" % p) == \
                 os.path.join(server.base_dir, "login")
+
+
+def test_forbidden_uids_refused():
+    """uid 0 and uids below first_valid_uid never get a mail process; as a
+    normal user, a uid other than our own can't be used either."""
+    if os.geteuid() == 0:
+        bad = {"zero": (0, 0), "low": (100, 100)}
+        extra = "first_valid_uid = 500\n"
+        expect = "Mail access for users with UID 0 not permitted"
+    else:
+        other = os.getuid() + 1
+        bad = {"zero": (other, os.getgid()), "low": (other, os.getgid())}
+        extra = ""
+        expect = "Can't change to the user's uid when not running as root"
+    s = LoftServer(users={"zero": "z-pass", "low": "l-pass", "ok": "ok-pass"},
+                   user_ids=bad, extra_config=extra)
+    s.start()
+    try:
+        c = imaplib.IMAP4("127.0.0.1", s.ports["imap"])
+        with pytest.raises(imaplib.IMAP4.error) as e:
+            c.login("zero", "z-pass")
+        assert "UNAVAILABLE" in str(e.value)
+        assert s.wait_log(expect), s.log()
+        c = imaplib.IMAP4("127.0.0.1", s.ports["imap"])
+        with pytest.raises(imaplib.IMAP4.error):
+            c.login("low", "l-pass")
+        if os.geteuid() == 0:
+            assert s.wait_log("(see first_valid_uid in config file)"), s.log()
+        c = imaplib.IMAP4("127.0.0.1", s.ports["imap"])
+        assert c.login("ok", "ok-pass")[0] == "OK"
+        c.logout()
+    finally:
+        s.cleanup()
