@@ -4,10 +4,8 @@
    the DATA reader, whose output must read back identically after
    dot-stuffing. Aborts when an invariant breaks.
 
-   With clang:  clang -fsanitize=fuzzer,address,undefined -DLOFT_LIBFUZZER
-   -Isrc/lib -Isrc/lib-smtp tests/fuzz/fuzz-smtp.c src/lib/lib.c
-   src/lib/log.c src/lib-smtp/smtp-*.c. Without LOFT_LIBFUZZER it builds
-   as "fuzz-smtp FILE..." which replays inputs (crash repro). */
+   Built by tests/fuzz/meson.build: a libFuzzer binary with clang and
+   -Dfuzzing=true (`make fuzz`), else linked with replay-main.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "lib.h"
@@ -111,20 +109,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_data(data, size);
 	return 0;
 }
-
-#ifndef LOFT_LIBFUZZER
-int main(int argc, char *argv[])
-{
-	for (int i = 1; i < argc; i++) {
-		char *data;
-		size_t size;
-		if (read_file(argv[i], 64 * 1024 * 1024, &data, &size) < 0) {
-			perror(argv[i]);
-			return 1;
-		}
-		LLVMFuzzerTestOneInput((const uint8_t *)data, size);
-		free(data);
-	}
-	return 0;
-}
-#endif

@@ -4,10 +4,8 @@
    separators, and the Maildir file name flag/size parsers. Aborts when
    an invariant breaks.
 
-   With clang:  clang -fsanitize=fuzzer,address,undefined -DLOFT_LIBFUZZER
-   -Isrc/lib -Isrc/lib-storage tests/fuzz/fuzz-storage.c src/lib/lib.c
-   src/lib/log.c src/lib-storage/[a-z]*.c -lsqlite3. Without LOFT_LIBFUZZER
-   it builds as "fuzz-storage FILE..." which replays inputs. */
+   Built by tests/fuzz/meson.build: a libFuzzer binary with clang and
+   -Dfuzzing=true (`make fuzz`), else linked with replay-main.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "storage-private.h"
@@ -97,20 +95,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(str);
 	return 0;
 }
-
-#ifndef LOFT_LIBFUZZER
-int main(int argc, char *argv[])
-{
-	for (int i = 1; i < argc; i++) {
-		char *data;
-		size_t size;
-		if (read_file(argv[i], 64 * 1024 * 1024, &data, &size) < 0) {
-			perror(argv[i]);
-			return 1;
-		}
-		LLVMFuzzerTestOneInput((const uint8_t *)data, size);
-		free(data);
-	}
-	return 0;
-}
-#endif

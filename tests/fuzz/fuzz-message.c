@@ -2,10 +2,8 @@
    a message, write ENVELOPE/BODY/BODYSTRUCTURE, fetch sections, run the
    SEARCH matchers, and abort if a structural invariant breaks.
 
-   With clang:  clang -fsanitize=fuzzer,address,undefined -DLOFT_LIBFUZZER
-   ... tests/tools/fuzz-message.c (see tests/tools/meson.build); seeds:
-   ../shared/corpus/mime-zoo-free/Maildir/cur. Without LOFT_LIBFUZZER it
-   builds as "fuzz-message FILE..." which replays inputs (crash repro). */
+   Built by tests/fuzz/meson.build: a libFuzzer binary with clang and
+   -Dfuzzing=true (`make fuzz`), else linked with replay-main.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "lib.h"
@@ -81,21 +79,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	str_free(&out);
 	return 0;
 }
-
-#ifndef LOFT_LIBFUZZER
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		char *buf;
-		size_t len;
-
-		if (read_file(argv[i], 64 * 1024 * 1024, &buf, &len) < 0) {
-			perror(argv[i]);
-			return 1;
-		}
-		LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
-		free(buf);
-	}
-	return 0;
-}
-#endif
