@@ -3,7 +3,7 @@ BUILD ?= build
 TESTBUILD ?= build-test
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps run test unit integration clean
+.PHONY: all deps run test unit integration bench clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -23,6 +23,11 @@ run: all
 test: deps $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	@bash scripts/run-tests.sh $(TESTBUILD)
+
+# loft beside a private Debian Dovecot (not part of `make test`); SECS=N
+# for a quick run. See bench/README.md.
+bench:
+	@env $(if $(filter command line environment,$(origin SECS)),SECS=$(SECS),-u SECS) bash bench/run.sh
 
 clean:
 	rm -rf $(BUILD) $(TESTBUILD)
