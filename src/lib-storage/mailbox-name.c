@@ -3,6 +3,7 @@
    them: the on-disk name is the mUTF-7 wire name with '.' between the
    hierarchy levels). */
 #include "storage-private.h"
+#include "imap-utf7.h"
 #include <strings.h>
 
 bool mailbox_name_is_inbox(const char *name)
@@ -10,75 +11,10 @@ bool mailbox_name_is_inbox(const char *name)
 	return strcasecmp(name, "INBOX") == 0;
 }
 
-static int b64_mutf7_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == ',') return 63;
-	return -1;
-}
-
-/* Validate one "&...-" run starting after '&'; returns the length
-   consumed including '-', or 0 if invalid. */
-static size_t mutf7_run_valid(const unsigned char *p)
-{
-	uint32_t bits = 0;
-	unsigned int nbits = 0, i;
-	uint16_t high = 0;
-	int v;
-
-	for (i = 0; (v = b64_mutf7_val(p[i])) >= 0; i++) {
-		bits = (bits << 6) | (uint32_t)v;
-		nbits += 6;
-		if (nbits < 16)
-			continue;
-		nbits -= 16;
-		uint16_t u = (bits >> nbits) & 0xffff;
-		if (high != 0) {
-			if (u < 0xdc00 || u > 0xdfff)
-				return 0;
-			high = 0;
-		} else if (u >= 0xd800 && u <= 0xdbff) {
-			high = u;
-		} else if (u >= 0xdc00 && u <= 0xdfff) {
-			return 0;
-		} else if (u >= 0x20 && u <= 0x7e) {
-			/* printable ASCII must not be encoded */
-			return 0;
-		}
-	}
-	if (p[i] != '-' || i == 0 || high != 0)
-		return 0;
-	/* leftover bits must be zero padding, less than one sextet */
-	if (nbits >= 6 || (bits & ((1u << nbits) - 1)) != 0)
-		return 0;
-	return i + 1;
-}
-
 bool mailbox_name_mutf7_valid(const char *name)
 {
-	const unsigned char *p = (const unsigned char *)name;
-	size_t n;
-
-	while (*p != '\0') {
-		if (*p < 0x20 || *p >= 0x7f)
-			return false;
-		if (*p != '&') {
-			p++;
-			continue;
-		}
-		p++;
-		if (*p == '-') {
-			p++;
-			continue;
-		}
-		if ((n = mutf7_run_valid(p)) == 0)
-			return false;
-		p += n;
-	}
-	return true;
+	/* one strict modified UTF-7 validator for the whole server */
+	return imap_utf7_is_valid(name);
 }
 
 static bool component_valid(const char *c, size_t len, char sep,
