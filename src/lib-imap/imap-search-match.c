@@ -1,5 +1,6 @@
 /* SEARCH content matching (see imap-search-match.h). */
 #include "imap-search-match.h"
+#include "unichar.h"
 #include "message-header.h"
 #include "message-address.h"
 #include "message-decode.h"
@@ -28,66 +29,6 @@ static locale_t casefold_locale(void)
 	return loc;
 }
 
-static void append_utf8(string_t *dest, uint32_t cp)
-{
-	char buf[4];
-
-	if (cp < 0x80) {
-		str_append_c(dest, (char)cp);
-	} else if (cp < 0x800) {
-		buf[0] = (char)(0xc0 | (cp >> 6));
-		buf[1] = (char)(0x80 | (cp & 0x3f));
-		str_append_n(dest, buf, 2);
-	} else if (cp < 0x10000) {
-		buf[0] = (char)(0xe0 | (cp >> 12));
-		buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		buf[2] = (char)(0x80 | (cp & 0x3f));
-		str_append_n(dest, buf, 3);
-	} else {
-		buf[0] = (char)(0xf0 | (cp >> 18));
-		buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		buf[3] = (char)(0x80 | (cp & 0x3f));
-		str_append_n(dest, buf, 4);
-	}
-}
-
-/* decode one UTF-8 sequence; returns its length or 0 if invalid */
-static size_t utf8_decode(const unsigned char *p, size_t left, uint32_t *cp_r)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80) {
-		*cp_r = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (left < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_r = cp;
-	return len;
-}
-
 void imap_search_casefold(const void *data, size_t size, string_t *dest)
 {
 	const unsigned char *p = data;
@@ -103,13 +44,13 @@ void imap_search_casefold(const void *data, size_t size, string_t *dest)
 						  c + 32 : c));
 			continue;
 		}
-		if ((n = utf8_decode(p + i, size - i, &cp)) == 0) {
+		if ((n = uni_utf8_get_char(p + i, size - i, &cp)) == 0) {
 			str_append_c(dest, (char)p[i++]);
 			continue;
 		}
 		if (loc != (locale_t)0)
 			cp = (uint32_t)towlower_l((wint_t)cp, loc);
-		append_utf8(dest, cp);
+		uni_ucs4_to_utf8_c(cp, dest);
 		i += n;
 	}
 }

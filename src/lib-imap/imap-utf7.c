@@ -2,6 +2,7 @@
    except '&', which becomes "&-"; everything else is UTF-16BE in
    modified BASE64 (',' for '/', no '=' padding) between '&' and '-'. */
 #include "imap-utf7.h"
+#include "unichar.h"
 
 #include <stdlib.h>
 
@@ -16,47 +17,6 @@ static int b64_value(unsigned char c)
 	if (c == '+') return 62;
 	if (c == ',') return 63;
 	return -1;
-}
-
-/* Decode one UTF-8 character; returns its length or -1. */
-static int utf8_decode(const unsigned char *s, uint32_t *chr_r)
-{
-	uint32_t c = s[0], min;
-	int len;
-
-	if (c < 0x80) { *chr_r = c; return 1; }
-	if ((c & 0xe0) == 0xc0) { len = 2; c &= 0x1f; min = 0x80; }
-	else if ((c & 0xf0) == 0xe0) { len = 3; c &= 0x0f; min = 0x800; }
-	else if ((c & 0xf8) == 0xf0) { len = 4; c &= 0x07; min = 0x10000; }
-	else return -1;
-	for (int i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1;
-	*chr_r = c;
-	return len;
-}
-
-static void utf8_encode(string_t *dest, uint32_t c)
-{
-	if (c < 0x80) {
-		str_append_c(dest, (char)c);
-	} else if (c < 0x800) {
-		str_append_c(dest, (char)(0xc0 | (c >> 6)));
-		str_append_c(dest, (char)(0x80 | (c & 0x3f)));
-	} else if (c < 0x10000) {
-		str_append_c(dest, (char)(0xe0 | (c >> 12)));
-		str_append_c(dest, (char)(0x80 | ((c >> 6) & 0x3f)));
-		str_append_c(dest, (char)(0x80 | (c & 0x3f)));
-	} else {
-		str_append_c(dest, (char)(0xf0 | (c >> 18)));
-		str_append_c(dest, (char)(0x80 | ((c >> 12) & 0x3f)));
-		str_append_c(dest, (char)(0x80 | ((c >> 6) & 0x3f)));
-		str_append_c(dest, (char)(0x80 | (c & 0x3f)));
-	}
 }
 
 /* Encode a run of UTF-16 code units as "&...-". */
@@ -106,8 +66,8 @@ int imap_utf8_to_utf7(const char *src, string_t *dest)
 			break;
 		}
 		uint32_t c;
-		int len = utf8_decode(s, &c);
-		if (len < 0) {
+		size_t len = uni_utf8_get_char(s, strnlen((const char *)s, 4), &c);
+		if (len == 0) {
 			ret = -1;
 			break;
 		}
@@ -151,8 +111,8 @@ static int utf7_run_decode(const unsigned char **p, string_t *dest)
 		if (high != 0) {
 			if (u < 0xdc00 || u > 0xdfff)
 				return -1;
-			utf8_encode(dest, 0x10000 + ((high - 0xd800) << 10) +
-				    (u - 0xdc00));
+			uni_ucs4_to_utf8_c(0x10000 + ((high - 0xd800) << 10) +
+					   (u - 0xdc00), dest);
 			high = 0;
 		} else if (u >= 0xd800 && u <= 0xdbff) {
 			high = u;
@@ -162,7 +122,7 @@ static int utf7_run_decode(const unsigned char **p, string_t *dest)
 			/* printable ASCII must not be encoded */
 			return -1;
 		} else {
-			utf8_encode(dest, u);
+			uni_ucs4_to_utf8_c(u, dest);
 		}
 	}
 	/* leftover bits must be fewer than 6 and zero; no dangling
