@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include "lib.h"
+#include "unichar.h"
 
 static void test_str_append(void **state)
 {
@@ -72,6 +73,41 @@ static void test_timing_safe(void **state)
 	assert_false(mem_equals_timing_safe("abc", "abd", 3));
 }
 
+static void test_unichar(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		uint32_t cp;
+	} good[] = {
+		{ "A", 1, 0x41 }, { "\xc3\xa4", 2, 0xe4 }, { "\xe2\x82\xac", 3, 0x20ac },
+		{ "\xf0\x9f\x98\x80", 4, 0x1f600 }, { "\xf4\x8f\xbf\xbf", 4, 0x10ffff },
+	};
+	static const char *const bad[] = {
+		"\x80", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xc3", "\xe2\x82", "\xff",
+	};
+	for (unsigned int i = 0; i < N_ELEMENTS(good); i++) {
+		uint32_t cp;
+		size_t n = strlen(good[i].in);
+		assert_int_equal(uni_utf8_get_char((const unsigned char *)good[i].in,
+						   n, &cp), good[i].len);
+		assert_int_equal(cp, good[i].cp);
+		/* truncated input is never accepted */
+		assert_int_equal(uni_utf8_get_char((const unsigned char *)good[i].in,
+						   n - 1, &cp), 0);
+		string_t *s = str_new(8);
+		uni_ucs4_to_utf8_c(good[i].cp, s);
+		assert_string_equal(str_c(s), good[i].in);
+		str_free(&s);
+	}
+	for (unsigned int i = 0; i < N_ELEMENTS(bad); i++) {
+		uint32_t cp;
+		assert_int_equal(uni_utf8_get_char((const unsigned char *)bad[i],
+						   strlen(bad[i]), &cp), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -80,6 +116,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_timing_safe),
+		cmocka_unit_test(test_unichar),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
