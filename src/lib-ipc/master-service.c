@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <grp.h>
 #include <time.h>
+#include <sys/prctl.h>
 
 static char *service_name;
+static pid_t master_pid;
 static struct loft_settings *service_set;
 static struct master_listener *listeners;
 static unsigned int listeners_count;
@@ -39,6 +41,25 @@ static void listeners_parse(const char *env)
 	str_split_free(&items);
 }
 
+/* A service process the master started with listeners (auth, login,
+   lmtp) must not outlive the master: it holds the listening sockets, and a
+   restarted master could not bind them again. Mail sessions (imap, pop3)
+   hold no listener and may finish their session, as in Dovecot. The
+   parent-death signal is cleared by every credential change (setuid(),
+   seteuid()), so this is armed again after master_service_restrict() and
+   by the callers that switch their effective uid. */
+void master_service_die_with_master(void)
+{
+	if (master_pid <= 1)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		i_error("prctl(PR_SET_PDEATHSIG) failed: %m");
+	if (getppid() != master_pid) {
+		i_error("Master process died, exiting");
+		exit(FATAL_EXIT_CODE);
+	}
+}
+
 const struct loft_settings *master_service_init(const char *name,
 						int argc, char *argv[])
 {
@@ -66,8 +87,13 @@ const struct loft_settings *master_service_init(const char *name,
 	}
 	log_set_debug(service_set->mail_debug || service_set->auth_debug);
 	const char *env = getenv("LOFT_LISTENERS");
-	if (env != NULL)
+	if (env != NULL) {
 		listeners_parse(env);
+		if (getenv("LOFT_SERVICE") != NULL) {
+			master_pid = getppid();
+			master_service_die_with_master();
+		}
+	}
 	return service_set;
 }
 
@@ -164,4 +190,5 @@ void master_service_restrict(void)
 		if (uid != 0 && setuid(0) == 0)
 			i_fatal("Could regain root after dropping privileges");
 	}
+	master_service_die_with_master();
 }

@@ -71,6 +71,12 @@ bool master_service_get_session(struct master_session *session_r);
    opening what needs privileges (TLS keys, sockets). Fatal on failure. */
 void master_service_restrict(void);
 
+/* In a service process the master started with listeners: get SIGTERM when
+   the master dies (prctl PR_SET_PDEATHSIG), or exit now if it already has.
+   Any uid/euid change clears the kernel setting: call this again after
+   one. No-op in mail sessions and processes not started by loft. */
+void master_service_die_with_master(void);
+
 /* base_dir-relative path of a service socket, e.g. "auth-userdb".
    Caller frees. */
 char *master_service_socket_path(const char *name);

@@ -3,6 +3,7 @@
 #include "mail-storage.h"
 #include "smtp-reply.h"
 #include "log.h"
+#include "master-service.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -207,12 +208,15 @@ lmtp_local_save_as_user(struct lmtp_client *client,
 					   (unsigned int)uid, (unsigned int)gid);
 		if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
 			i_fatal("Restoring root privileges failed: %m");
+		master_service_die_with_master();
 		return LMTP_SAVE_TEMPFAIL;
 	}
 	enum lmtp_save_result result = lmtp_local_save(client, rcpt, mailbox,
 						       error_r);
 	if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
 		i_fatal("Restoring root privileges failed: %m");
+	/* seteuid() cleared the parent-death signal */
+	master_service_die_with_master();
 	return result;
 }
 
