@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 
 static void ATTR_NORETURN out_of_memory(size_t size)
 {
@@ -403,4 +404,24 @@ uint64_t time_monotonic_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+char *session_id_new(void)
+{
+	unsigned char rnd[16];
+	string_t *str = str_new(32);
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		fprintf(stderr, "Fatal: getrandom() failed\n");
+		abort();
+	}
+	base64_encode(rnd, sizeof(rnd), str);
+	str_truncate(str, 22); /* no "==" */
+	for (size_t i = 0; i < str_len(str); i++) {
+		if (str->data[i] == '/')
+			str->data[i] = '_';
+		else if (str->data[i] == '+')
+			str->data[i] = '-';
+	}
+	return str_free_without_data(&str);
 }

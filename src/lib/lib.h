@@ -80,6 +80,10 @@ int write_full(int fd, const void *data, size_t size);
 /* Read a whole file into memory (NUL-terminated). -1 + errno on error. */
 int read_file(const char *path, size_t max_size, char **data_r, size_t *size_r);
 
+/* A new random session id as Dovecot prints them in logs: 22 characters
+   of URL-safe base64 from 128 random bits. Caller frees. */
+char *session_id_new(void);
+
 /* Monotonic time in milliseconds. */
 uint64_t time_monotonic_ms(void);
 

@@ -8,27 +8,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
-#include <sys/random.h>
 
 static void lmtp_client_process_input(struct lmtp_client *client);
 
-static char *lmtp_id_new(void)
-{
-	unsigned char rnd[16];
-	string_t *str = str_new(32);
-
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		i_fatal("getrandom() failed: %m");
-	base64_encode(rnd, sizeof(rnd), str);
-	str_truncate(str, 22);
-	for (size_t i = 0; i < str_len(str); i++) {
-		if (str->data[i] == '/')
-			str->data[i] = '_';
-		else if (str->data[i] == '+')
-			str->data[i] = '-';
-	}
-	return str_free_without_data(&str);
-}
 
 void lmtp_client_reply_raw(struct lmtp_client *client, const char *text)
 {
@@ -340,7 +322,7 @@ void lmtp_client_create(struct lmtp_server *server, evutil_socket_t fd,
 	client->server = server;
 	client->rip = i_strdup(rip);
 	client->rport = rport;
-	client->session_id = lmtp_id_new();
+	client->session_id = session_id_new();
 	client->parser = smtp_command_parser_create(0);
 	server->connection_count++;
 	if (implicit_tls) {

@@ -12,7 +12,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 
 static void client_read_cb(struct bufferevent *bev, void *ctx);
 static void client_event_cb(struct bufferevent *bev, short what, void *ctx);
@@ -46,13 +45,9 @@ static void client_timeout(evutil_socket_t fd, short what, void *ctx)
 
 static void client_session_id(struct login_client *client)
 {
-	unsigned char rnd[12];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		memset(rnd, 0, sizeof(rnd));
-	string_t *s = str_new(24);
-	base64_encode(rnd, sizeof(rnd), s);
-	snprintf(client->session_id, sizeof(client->session_id), "%s", str_c(s));
-	str_free(&s);
+	char *id = session_id_new();
+	snprintf(client->session_id, sizeof(client->session_id), "%s", id);
+	free(id);
 }
 
 static bool ip_in_network(const char *ip, const char *net)

@@ -61,7 +61,7 @@ struct login_client {
 	bool fd_owned_by_bev;            /* implicit TLS: bev closes fd */
 	char rip[64], lip[64];
 	unsigned int rport, lport;
-	char session_id[24];
+	char session_id[32];
 	time_t created;
 	struct event *timeout;
 	unsigned int bad_counter;

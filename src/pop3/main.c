@@ -9,25 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <sys/random.h>
 
-static char *pop3_session_id_new(void)
-{
-	unsigned char rnd[16];
-	string_t *str = str_new(32);
-
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		i_fatal("getrandom() failed: %m");
-	base64_encode(rnd, sizeof(rnd), str);
-	str_truncate(str, 22); /* Dovecot's session ids: no "==" */
-	for (size_t i = 0; i < str_len(str); i++) {
-		if (str->data[i] == '/')
-			str->data[i] = '_';
-		else if (str->data[i] == '+')
-			str->data[i] = '-';
-	}
-	return str_free_without_data(&str);
-}
 
 static enum mail_fsync_mode pop3_fsync_mode(const char *value)
 {
@@ -51,7 +33,7 @@ int main(int argc, char *argv[])
 	if (!master_service_get_session(&session))
 		i_fatal("LOFT_USER not set: loft-pop3 runs a logged-in session");
 	char *session_id = session.session_id != NULL ?
-		i_strdup(session.session_id) : pop3_session_id_new();
+		i_strdup(session.session_id) : session_id_new();
 	char *prefix = i_strdup_printf("pop3(%s)<%d><%s>", session.user,
 				       (int)getpid(), session_id);
 	log_set_prefix(prefix);
