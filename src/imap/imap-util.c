@@ -310,6 +310,11 @@ void imap_reply_storage_error(struct client_command *cmd, const char *error)
 		code = "TOOBIG";
 	else if (strstr(error, "Too many") != NULL)
 		code = "LIMIT";
+	else if (strstr(error, "Not enough disk space") != NULL ||
+		 strstr(error, "Quota exceeded") != NULL)
+		/* as Dovecot: ENOSPC/EDQUOT -> MAIL_ERROR_NOSPACE/NOQUOTA ->
+		   [OVERQUOTA] (RFC 5530) */
+		code = "OVERQUOTA";
 	else
 		code = "CANNOT";
 	client_command_replyf(cmd, "NO [%s] %s", code, error);
