@@ -12,6 +12,13 @@ void log_init(const char *service);
 /* Add a per-session prefix after the service, e.g. "imap(user)<pid><session>"
    as Dovecot does for mail processes; NULL clears it. */
 void log_set_prefix(const char *prefix);
+/* Send this process's own lines to syslog(3) (already opened with
+   openlog) instead of fd 2. */
+void log_set_syslog(bool enable);
+/* Relay one line a child wrote in the fd 2 format ("<timestamp>
+   service: Level: text") to syslog with the matching priority. */
+void log_relay_to_syslog(const char *line);
+
 /* Enable debug lines (mail_debug / auth_debug). */
 void log_set_debug(bool debug);
 bool log_debug_enabled(void);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 struct master *master;
 
@@ -78,16 +79,55 @@ static void services_free(struct master *m)
 	m->services_count = 0;
 }
 
-static int open_log(const struct loft_settings *set)
+static bool log_is_syslog(const struct loft_settings *set)
 {
-	const char *path = set->log_path;
-	if (path == NULL || path[0] == '\0' || strcmp(path, "syslog") == 0 ||
-	    strcmp(path, "/dev/stderr") == 0)
+	return set->log_path == NULL || set->log_path[0] == '\0' ||
+		strcmp(set->log_path, "syslog") == 0;
+}
+
+static int open_log(struct master *m)
+{
+	const char *path = m->set->log_path;
+	if (log_is_syslog(m->set)) {
+		/* children write lines into a pipe; the master relays them to
+		   syslog. The ident is Dovecot's, so that fail2ban's dovecot
+		   filter (_daemon = dovecot) keeps matching. */
+		int fds[2];
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			i_fatal("pipe() failed: %m");
+		openlog("dovecot", LOG_NDELAY | LOG_PID, LOG_MAIL);
+		m->log_relay_fd = fds[0];
+		return fds[1];
+	}
+	if (strcmp(path, "/dev/stderr") == 0)
 		return dup(STDERR_FILENO);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		i_fatal("Can't open log_path %s: %m", path);
 	return fd;
+}
+
+static void log_relay_input(evutil_socket_t fd, short what, void *ctx)
+{
+	struct master *m = ctx;
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	str_append_n(m->log_relay_buf, buf, (size_t)n);
+	char *start = m->log_relay_buf->data, *nl;
+	while ((nl = memchr(start, '\n', m->log_relay_buf->len -
+			    (size_t)(start - m->log_relay_buf->data))) != NULL) {
+		*nl = '\0';
+		log_relay_to_syslog(start);
+		start = nl + 1;
+	}
+	str_delete(m->log_relay_buf, 0, (size_t)(start - m->log_relay_buf->data));
+	if (m->log_relay_buf->len > 65536) {
+		/* a line without end: relay what we have */
+		log_relay_to_syslog(str_c(m->log_relay_buf));
+		str_truncate(m->log_relay_buf, 0);
+	}
 }
 
 static int make_dir(const char *path, mode_t mode)
@@ -206,9 +246,13 @@ int main(int argc, char *argv[])
 	m.exe_dir = exe_dir();
 	check_users(&m);
 	create_base_dirs(&m);
-	m.log_fd = open_log(m.set);
+	m.log_relay_fd = -1;
+	m.log_fd = open_log(&m);
 	/* the master's own lines go to log_path too */
-	dup2(m.log_fd, STDERR_FILENO);
+	if (m.log_relay_fd >= 0)
+		log_set_syslog(true);
+	else
+		dup2(m.log_fd, STDERR_FILENO);
 	settings_log_warnings(m.set);
 
 	m.snapshot_fd = memfd_create("loft-settings", MFD_CLOEXEC);
@@ -232,7 +276,10 @@ int main(int argc, char *argv[])
 		int null_fd = open("/dev/null", O_RDWR);
 		dup2(null_fd, STDIN_FILENO);
 		dup2(null_fd, STDOUT_FILENO);
-		dup2(m.log_fd, STDERR_FILENO);
+		if (m.log_relay_fd < 0)
+			dup2(m.log_fd, STDERR_FILENO);
+		else
+			dup2(null_fd, STDERR_FILENO);
 		close(null_fd);
 	}
 	char *pidfile = i_strdup_printf("%s/master.pid", m.set->base_dir);
@@ -250,6 +297,13 @@ int main(int argc, char *argv[])
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_chld, NULL);
+	struct event *ev_log = NULL;
+	if (m.log_relay_fd >= 0) {
+		m.log_relay_buf = str_new(1024);
+		ev_log = event_new(m.base, m.log_relay_fd, EV_READ | EV_PERSIST,
+				   log_relay_input, &m);
+		event_add(ev_log, NULL);
+	}
 
 	string_t *protos = str_new(64);
 	for (unsigned int i = 0; m.set->protocols != NULL &&
@@ -262,6 +316,14 @@ int main(int argc, char *argv[])
 	event_base_dispatch(m.base);
 
 	master_shutdown(&m);
+	if (ev_log != NULL) {
+		/* the children's last words */
+		evutil_make_socket_nonblocking(m.log_relay_fd);
+		log_relay_input(m.log_relay_fd, EV_READ, &m);
+		event_free(ev_log);
+		str_free(&m.log_relay_buf);
+		close(m.log_relay_fd);
+	}
 	(void)unlink(pidfile);
 	free(pidfile);
 	event_free(ev_term);

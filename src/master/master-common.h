@@ -59,6 +59,8 @@ struct master {
 	struct event_base *base;
 	int snapshot_fd;       /* memfd with the settings snapshot */
 	int log_fd;
+	int log_relay_fd;      /* log_path = syslog: read end of the log pipe */
+	string_t *log_relay_buf;
 	bool running_as_root;
 	char *exe_dir;
 	struct service *services[16];
