@@ -266,3 +266,20 @@ def test_forbidden_uids_refused():
         c.logout()
     finally:
         s.cleanup()
+
+
+def test_config_error_stops_startup(tmp_path):
+    """An unknown or invalid setting stops loft with file:line: message."""
+    import subprocess
+    from loftserver import binary
+    conf = tmp_path / "bad.conf"
+    conf.write_text("protocols = imap\nssl = no\nno_such_setting = 1\n")
+    r = subprocess.run([binary("loft"), "-F", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert "%s:3: Unknown setting: no_such_setting" % conf in r.stderr, r.stderr
+    conf.write_text("protocols = imap\nssl = maybe\n")
+    r = subprocess.run([binary("loft"), "-F", "-c", str(conf)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert "%s:2: " % conf in r.stderr and "ssl" in r.stderr, r.stderr
