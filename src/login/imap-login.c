@@ -259,6 +259,13 @@ static void imap_auth_failed(struct login_client *client,
 		login_client_sendf(client, "%s NO [UNAVAILABLE] Temporary authentication failure.\r\n", tag);
 		break;
 	case LOGIN_AUTH_SESSION_FAILED:
+		if (reason != NULL) {
+			/* e.g. mail_max_userip_connections */
+			login_client_sendf(client, "%s NO [UNAVAILABLE] %s\r\n",
+					   tag, reason);
+			break;
+		}
+		/* fall through */
 	case LOGIN_AUTH_OK:
 		login_client_sendf(client, "%s NO [UNAVAILABLE] Internal error occurred. Refer to server log for more information.\r\n", tag);
 		break;

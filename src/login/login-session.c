@@ -114,10 +114,24 @@ static void session_reply(struct ipc_msg *msg)
 			close(ps->proxy_fd);
 		client->waiting_master = false;
 		const char *reason = ipc_msg_get(msg, "reason");
-		i_error("Login failed for user=<%s>: %s", ps->user,
-			reason == NULL ? "unknown error" : reason);
-		client->proto->auth_failed(client, LOGIN_AUTH_SESSION_FAILED, NULL);
-		login_client_destroy(client, "Internal login failure");
+		const char *code = ipc_msg_get(msg, "code");
+		if (code != NULL && strcmp(code, "userip") == 0 &&
+		    reason != NULL) {
+			/* a limit the client is told about, as Dovecot:
+			   NO [UNAVAILABLE] Maximum number of connections ... */
+			i_info("%s: user=<%s>, method=%s, rip=%s, lip=%s, "
+			       "session=<%s>", reason, ps->user, ps->mech,
+			       client->rip, client->lip, client->session_id);
+			client->proto->auth_failed(client,
+				LOGIN_AUTH_SESSION_FAILED, reason);
+			login_client_destroy(client, reason);
+		} else {
+			i_error("Login failed for user=<%s>: %s", ps->user,
+				reason == NULL ? "unknown error" : reason);
+			client->proto->auth_failed(client,
+				LOGIN_AUTH_SESSION_FAILED, NULL);
+			login_client_destroy(client, "Internal login failure");
+		}
 	} else {
 		const char *pid = ipc_msg_get(msg, "pid");
 		log_login(client, ps->user, ps->mech, pid == NULL ? "0" : pid);

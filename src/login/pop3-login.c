@@ -204,6 +204,13 @@ static void pop3_auth_failed(struct login_client *client,
 		login_client_send(client, "-ERR [SYS/TEMP] Temporary authentication failure.\r\n");
 		break;
 	case LOGIN_AUTH_SESSION_FAILED:
+		if (reason != NULL) {
+			/* e.g. mail_max_userip_connections */
+			login_client_sendf(client, "-ERR [SYS/TEMP] %s\r\n",
+					   reason);
+			break;
+		}
+		/* fall through */
 	case LOGIN_AUTH_OK:
 		login_client_send(client, "-ERR [SYS/TEMP] Internal error occurred. Refer to server log for more information.\r\n");
 		break;

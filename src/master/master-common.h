@@ -35,6 +35,7 @@ struct service_process {
 	struct event *control_event;
 	bool available;       /* login: still accepting connections */
 	time_t started;
+	char *user, *rip;     /* mail sessions: for mail_max_userip_connections */
 };
 
 struct service {

@@ -240,6 +240,8 @@ static void service_process_free(struct service_process *proc)
 		event_free(proc->control_event);
 	if (proc->control_fd >= 0)
 		close(proc->control_fd);
+	free(proc->user);
+	free(proc->rip);
 	free(proc);
 }
 
@@ -434,8 +436,8 @@ static int session_lookup_ids(struct master *m, struct ipc_msg *msg,
 	return 0;
 }
 
-static void session_reply(struct service_process *login, bool ok, pid_t pid,
-			  const char *reason)
+static void session_reply_code(struct service_process *login, bool ok,
+			       pid_t pid, const char *reason, const char *code)
 {
 	struct ipc_msg *reply = ipc_msg_create(IPC_MSG_SESSION_STARTED);
 	ipc_msg_add(reply, "status", ok ? "ok" : "fail");
@@ -443,10 +445,33 @@ static void session_reply(struct service_process *login, bool ok, pid_t pid,
 		ipc_msg_addf(reply, "pid", "%d", (int)pid);
 	else
 		ipc_msg_add(reply, "reason", reason);
+	/* code: a failure the client may be told about ("userip") */
+	if (code != NULL)
+		ipc_msg_add(reply, "code", code);
 	if (ipc_send(login->control_fd, reply) < 0)
 		i_error("service(%s): can't reply to login process: %m",
 			login->service->name);
 	ipc_msg_free(&reply);
+}
+
+static void session_reply(struct service_process *login, bool ok, pid_t pid,
+			  const char *reason)
+{
+	session_reply_code(login, ok, pid, reason, NULL);
+}
+
+/* Live sessions of the service for this user from this IP. */
+static unsigned int session_userip_count(struct service *service,
+					 const char *user, const char *rip)
+{
+	unsigned int n = 0;
+	for (struct service_process *p = service->processes; p != NULL;
+	     p = p->next) {
+		if (p->user != NULL && p->rip != NULL &&
+		    strcmp(p->user, user) == 0 && strcmp(p->rip, rip) == 0)
+			n++;
+	}
+	return n;
 }
 
 static void session_setenv(struct ipc_msg *msg, const char *key, const char *env)
@@ -483,6 +508,18 @@ void session_start(struct master *m, struct service_process *login,
 			  "connections are being dropped", service->name,
 			  service->process_limit);
 		session_reply(login, false, 0, "Maximum number of connections reached");
+		return;
+	}
+	/* as Dovecot's anvil: per service, user and remote IP */
+	const char *rip = ipc_msg_get(msg, "rip");
+	unsigned int userip_limit = m->set->mail_max_userip_connections;
+	if (userip_limit > 0 && rip != NULL && rip[0] != '\0' &&
+	    session_userip_count(service, user, rip) >= userip_limit) {
+		char *reason = i_strdup_printf("Maximum number of connections "
+			"from user+IP exceeded (mail_max_userip_connections=%u)",
+			userip_limit);
+		session_reply_code(login, false, 0, reason, "userip");
+		free(reason);
 		return;
 	}
 	if (session_lookup_ids(m, msg, &uid, &gid, &error) < 0) {
@@ -538,6 +575,8 @@ void session_start(struct master *m, struct service_process *login,
 	proc->pid = pid;
 	proc->control_fd = -1;
 	proc->started = time(NULL);
+	proc->user = i_strdup(user);
+	proc->rip = rip == NULL ? NULL : i_strdup(rip);
 	proc->next = service->processes;
 	service->processes = proc;
 	service->process_count++;

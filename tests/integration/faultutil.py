@@ -226,3 +226,69 @@ def wait_for(predicate, timeout, interval=0.05):
             return value
         time.sleep(interval)
     return predicate()
+
+
+class Watchdog:
+    """A well-behaved client served meanwhile: one logged-in session doing
+    NOOP round trips, and every so often a fresh connection + LOGIN + NOOP.
+    max_noop / max_login are the worst latencies seen (seconds)."""
+
+    def __init__(self, port, user, password, interval=0.2):
+        import threading
+        self.port, self.user, self.password = port, user, password
+        self.interval = interval
+        self.stop_ev = threading.Event()
+        self.max_noop = 0.0
+        self.max_login = 0.0
+        self.rounds = 0
+        self.errors = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _login(self):
+        start = time.time()
+        c = IMAP(self.port, timeout=10)
+        c.login(self.user, self.password)
+        self.max_login = max(self.max_login, time.time() - start)
+        return c
+
+    def _run(self):
+        try:
+            c = self._login()
+            n = 0
+            while not self.stop_ev.is_set():
+                start = time.time()
+                c.ok("NOOP")
+                self.max_noop = max(self.max_noop, time.time() - start)
+                self.rounds += 1
+                n += 1
+                if n % 5 == 0:
+                    fresh = self._login()
+                    fresh.ok("LOGOUT")
+                    fresh.close()
+                self.stop_ev.wait(self.interval)
+            c.ok("LOGOUT")
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            self.errors.append(repr(e))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        # at least a few round trips happen while the hostile client acts
+        deadline = time.time() + 5
+        while self.rounds < 3 and not self.errors and time.time() < deadline:
+            time.sleep(0.05)
+        self.stop_ev.set()
+        self.thread.join(30)
+
+    def check(self, noop_bound=1.0, login_bound=3.0):
+        assert not self.errors, self.errors
+        assert self.rounds >= 3, "the well-behaved client barely ran"
+        assert self.max_noop < noop_bound, "NOOP took %.2f s" % self.max_noop
+        assert self.max_login < login_bound, "LOGIN took %.2f s" % self.max_login
+
+
+def imap_pids(master_pid):
+    return {p for p, n in children(master_pid).items() if n == "loft-imap"}
