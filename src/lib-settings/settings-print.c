@@ -104,9 +104,15 @@ static void block_open(FILE *out, unsigned int level, const char *type,
 	indent(out, level);
 	if (name == NULL || name[0] == '\0')
 		fprintf(out, "%s {\n", type);
-	else if (strpbrk(name, " \t{}#\"'") != NULL)
+	else if (strpbrk(name, " \t{}#\"'") == NULL)
+		fprintf(out, "%s %s {\n", type, name);
+	/* the parser takes a quoted name up to the next quote character,
+	   without escapes: quote with the one the name doesn't contain */
+	else if (strchr(name, '"') == NULL)
 		fprintf(out, "%s \"%s\" {\n", type, name);
-	else
+	else if (strchr(name, '\'') == NULL)
+		fprintf(out, "%s '%s' {\n", type, name);
+	else /* only an unquoted name (no spaces or '{') has both */
 		fprintf(out, "%s %s {\n", type, name);
 }
 

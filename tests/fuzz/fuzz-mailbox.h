@@ -7,7 +7,10 @@
 #include "fuzz-common.h"
 #include "mail-storage.h"
 #include "log.h"
+#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 static char fuzz_home[256];
 
@@ -26,15 +29,12 @@ static const char *const fuzz_messages[] = {
 	"",
 };
 
+static void fuzz_tree_remove(const char *path);
+
 static void fuzz_mailbox_cleanup(void)
 {
-	char cmd[300];
-
-	if (fuzz_home[0] == '\0')
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fuzz_home);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", fuzz_home);
+	if (fuzz_home[0] != '\0')
+		fuzz_tree_remove(fuzz_home);
 }
 
 /* Create the home and fill its INBOX (once per process). */
@@ -69,25 +69,82 @@ static void fuzz_mailbox_init(void)
 	mail_user_close(&user);
 }
 
+static void fuzz_tree_remove(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (lstat(path, &st) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		CHECK(unlink(path) == 0);
+		return;
+	}
+	CHECK((d = opendir(path)) != NULL);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *sub = i_strdup_printf("%s/%s", path, de->d_name);
+		fuzz_tree_remove(sub);
+		free(sub);
+	}
+	closedir(d);
+	CHECK(rmdir(path) == 0);
+}
+
+static void fuzz_tree_copy(const char *src, const char *dest)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	CHECK(lstat(src, &st) == 0);
+	if (S_ISDIR(st.st_mode)) {
+		CHECK(mkdir(dest, st.st_mode & 07777) == 0);
+		CHECK((d = opendir(src)) != NULL);
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			char *s2 = i_strdup_printf("%s/%s", src, de->d_name);
+			char *d2 = i_strdup_printf("%s/%s", dest, de->d_name);
+			fuzz_tree_copy(s2, d2);
+			free(s2);
+			free(d2);
+		}
+		closedir(d);
+	} else if (S_ISREG(st.st_mode)) {
+		char *data;
+		size_t size;
+		int fd;
+
+		CHECK(read_file(src, 64 * 1024 * 1024, &data, &size) == 0);
+		fd = open(dest, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 07777);
+		CHECK(fd >= 0);
+		CHECK(write(fd, data, size) == (ssize_t)size);
+		close(fd);
+		free(data);
+		/* Maildir keeps the internal date in the mtime */
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
+		CHECK(utimensat(AT_FDCWD, dest, times, 0) == 0);
+	}
+}
+
 /* A copy of the home for targets that change the mailbox (POP3 DELE):
    returns a new directory (caller removes it with fuzz_home_remove). */
 static ATTR_UNUSED char *fuzz_home_copy(void)
 {
 	char *dir = i_strdup_printf("%s.run", fuzz_home);
-	char *cmd = i_strdup_printf("rm -rf '%s' && cp -a '%s' '%s'",
-				    dir, fuzz_home, dir);
 
-	CHECK(system(cmd) == 0);
-	free(cmd);
+	fuzz_tree_remove(dir);
+	fuzz_tree_copy(fuzz_home, dir);
 	return dir;
 }
 
 static ATTR_UNUSED void fuzz_home_remove(char *dir)
 {
-	char *cmd = i_strdup_printf("rm -rf '%s'", dir);
-
-	CHECK(system(cmd) == 0);
-	free(cmd);
+	fuzz_tree_remove(dir);
 	free(dir);
 }
 

@@ -32,10 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *challenge, *user, *pass, *error;
 	bool done = false, first = true;
 	size_t pos = 1;
-	string_t *decoded = str_new(256);
+	string_t *decoded;
 
 	if (size == 0)
 		return 0;
+	decoded = str_new(256);
 	mech = sasl_mech_create((data[0] & 1) == 0 ? "plain" : "LOGIN");
 	CHECK(mech != NULL);
 	CHECK(strcasecmp(sasl_mech_name(mech),
