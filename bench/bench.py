@@ -336,10 +336,18 @@ def main():
     finally:
         for s in servers:
             s.stop()
+        # errors at the end of a timed run are expected (clients are
+        # dropped mid-command); fatals and panics are not
         for s in servers:
-            for line in open(s.log, errors="replace") if os.path.exists(s.log) else []:
-                if "rror" in line or "atal" in line or "anic" in line:
-                    sys.stderr.write("%s log: %s" % (s.name, line))
+            lines = open(s.log, errors="replace").readlines() \
+                if os.path.exists(s.log) else []
+            errs = [l for l in lines if " Error: " in l or " error: " in l]
+            bad = [l for l in lines if " Fatal: " in l or " Panic: " in l
+                   or " fatal: " in l or " panic: " in l]
+            sys.stderr.write("%s log: %d error lines, %d fatal/panic\n" %
+                             (s.name, len(errs), len(bad)))
+            for l in bad[:5]:
+                sys.stderr.write("  " + l)
         if os.environ.get("KEEP"):
             sys.stderr.write("kept %s\n" % top)
         else:

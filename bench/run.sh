@@ -28,6 +28,7 @@ fi
 # only the binaries the benchmark runs (not fuzzers or tests)
 ninja -C "$BUILD" src/master/loft src/login/loft-login src/auth/loft-auth \
     src/imap/loft-imap src/pop3/loft-pop3 src/lmtp/loft-lmtp \
-    bench/loft-loadgen >/dev/null
+    bench/loft-loadgen >"$BUILD/bench-ninja.log" 2>&1 || {
+    cat "$BUILD/bench-ninja.log" >&2; exit 1; }
 
 exec /usr/bin/python3 bench/bench.py "$BUILD"
