@@ -976,7 +976,7 @@ int main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "m:H:p:sc:t:u:U:w:C:n:o:x:P:l:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "hm:H:p:sc:t:u:U:w:C:n:o:x:P:l:r:")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (strcmp(optarg, "imap") == 0) opt.mode = MODE_IMAP;
