@@ -159,7 +159,17 @@ class Server:
             f.write(SERVICES.format(**self.ports))
 
     def populate(self, uid, gid, root):
-        files = sorted(os.listdir(SA_DIR))
+        # hard links to one pristine copy: both servers only ever rename
+        # or unlink message files, never rewrite them
+        pristine = os.path.join(os.path.dirname(self.dir), "pristine")
+        files = sorted(os.listdir(SA_DIR))[:max(IMAP_MSGS, POP_MSGS)]
+        if not os.path.isdir(pristine):
+            os.makedirs(pristine)
+            for fn in files:
+                dst = os.path.join(pristine, fn)
+                shutil.copy(os.path.join(SA_DIR, fn), dst)
+                if root:
+                    os.chown(dst, uid, gid)
         for user in user_names():
             md = os.path.join(self.dir, "home", user, "Maildir")
             for sub in ("cur", "new", "tmp"):
@@ -167,12 +177,10 @@ class Server:
             n = IMAP_MSGS if user.startswith("user") else \
                 POP_MSGS if user.startswith("pop") else 0
             for fn in files[:n]:
-                shutil.copy(os.path.join(SA_DIR, fn), os.path.join(md, "cur", fn))
+                os.link(os.path.join(pristine, fn), os.path.join(md, "cur", fn))
         if root:
             for d, dirs, fns in os.walk(os.path.join(self.dir, "home")):
                 os.chown(d, uid, gid)
-                for fn in fns:
-                    os.chown(os.path.join(d, fn), uid, gid)
 
     def start(self):
         if self.name == "loft":
