@@ -398,8 +398,13 @@ static bool lock_is_stale(const char *lock_path, ino_t *ino_r)
 		return false;
 	n = read(fd, buf, sizeof(buf) - 1);
 	(void)close(fd);
-	if (n <= 0)
-		return false;
+	if (n <= 0) {
+		/* storage_dotlock() writes "pid:host" right after creating
+		   the file: still empty after a few seconds means its
+		   creator was killed in between (don't wait 120 s for it) */
+		return n == 0 &&
+			st.st_mtime + UIDLIST_LOCK_EMPTY_STALE_SECS < time(NULL);
+	}
 	buf[n] = '\0';
 	colon = strchr(buf, ':');
 	if (colon == NULL)

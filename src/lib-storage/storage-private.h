@@ -16,6 +16,9 @@
 /* Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT */
 #define UIDLIST_LOCK_STALE_SECS 120
 #define UIDLIST_LOCK_WAIT_SECS 30
+/* an empty dovecot-uidlist.lock (creator killed before writing its
+   pid) is stale after this */
+#define UIDLIST_LOCK_EMPTY_STALE_SECS 3
 #define MESSAGE_MAX_SIZE (256u * 1024 * 1024)
 #define INDEX_FILE_NAME "loft.index.sqlite"
 #define MAILBOX_CACHE_POP3_UIDL "pop3.uidl"

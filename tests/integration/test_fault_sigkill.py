@@ -261,8 +261,17 @@ def check(server, model, where):
                                      (where, e, server.log()[-3000:]))
             time.sleep(0.1)
     seen = {}
+    c.sock.settimeout(30)
     for mbox in MAILBOXES:
-        uv, exists, rows = mailbox_listing(c, mbox)
+        start = time.time()
+        try:
+            uv, exists, rows = mailbox_listing(c, mbox)
+        except (OSError, EOFError, IMAPError) as e:
+            raise AssertionError("%s: SELECT %s failed: %r\n%s" % (
+                where, mbox, e, server.log()[-4000:]))
+        took = time.time() - start
+        assert took < 10, "%s: SELECT %s took %.1f s\n%s" % (
+            where, mbox, took, server.log()[-4000:])
         assert uv, "%s: SELECT %s gave no UIDVALIDITY" % (where, mbox)
         first = model.uidvalidity.setdefault(mbox, uv)
         assert uv == first, "%s: UIDVALIDITY of %s changed %d -> %d" % (
@@ -421,5 +430,42 @@ def test_services_die_with_master():
         for mid in ("before-kill@loft.test", "after-kill@loft.test"):
             model.add(mid, "INBOX").min_n = 1
         check(server, model, "after restart")
+    finally:
+        server.cleanup()
+
+
+def test_uidlist_lock_of_killed_process():
+    """A dovecot-uidlist.lock left by a process killed while locking (empty:
+    killed between creating it and writing its pid; or with the pid of a
+    dead process) doesn't block the mailbox for the 120 s stale timeout."""
+    server = LoftServer(users={USER: PASSWORD})
+    try:
+        server.start()
+        c = imap_login(server)
+        c.ok("SELECT INBOX")
+        c.ok("LOGOUT")
+        c.close()
+        lock = os.path.join(server.maildir(USER), "dovecot-uidlist.lock")
+        for content in (b"", b"2147483646:%s" % os.uname().nodename.encode()):
+            with open(lock, "wb") as f:
+                f.write(content)
+            old = time.time() - 10
+            os.utime(lock, (old, old))
+            # a delivery takes the lock too
+            lmtp = LMTP("127.0.0.1", server.ports["lmtp"], timeout=20)
+            lmtp.lhlo()
+            wire, _ = to_wire(message("lock-%d@loft.test" % len(content), "x"))
+            start = time.time()
+            _, replies = lmtp.deliver("s@loft.test", [USER], wire)
+            lmtp.quit()
+            assert replies[0][0] == 250, replies
+            c = imap_login(server)
+            c.sock.settimeout(20)
+            c.ok("SELECT INBOX")
+            took = time.time() - start
+            c.ok("LOGOUT")
+            c.close()
+            assert took < 3, "lock %r blocked for %.1f s" % (content, took)
+            assert not os.path.exists(lock)
     finally:
         server.cleanup()
