@@ -37,7 +37,8 @@ mime_seeds=${LOFT_FUZZ_MIME_SEEDS:-$top/../shared/corpus/mime-zoo-free/Maildir}
 if [ $# -gt 0 ]; then
 	targets="$*"
 else
-	targets=$(cd "$build/tests/fuzz" && find . -maxdepth 1 -type f -perm -u+x -name "fuzz-*" -printf "%f\n" | sort |
+	targets=$(cd "$build/tests/fuzz" && find . -maxdepth 1 -type f \
+		  -perm -u+x -name "fuzz-*" -printf "%f\n" | sort |
 		  sed "s/^fuzz-//")
 fi
 clean=0; crashed=0
