@@ -11,7 +11,8 @@
      tls   each client loops: TLS connect (full handshake, no resumption),
            greeting, LOGIN, LOGOUT. One op = the whole sequence.
      lmtp  clients deliver the first -n corpus messages once, one
-           recipient each; one op = one delivered message.
+           recipient each (stopping early after -t seconds if given);
+           one op = one delivered message.
      pop3  each client loops: USER, PASS, STAT, RETR 1..n, QUIT;
            one op = one RETR, bytes are counted for MB/s.
 
@@ -957,7 +958,7 @@ static void usage(void)
 "  -p port        server port\n"
 "  -s             TLS from the first byte (imaps/pop3s)\n"
 "  -c N           concurrent clients (20)\n"
-"  -t SECS        duration for imap/tls/pop3 (10)\n"
+"  -t SECS        duration for imap/tls/pop3 (10); for lmtp a time limit\n"
 "  -u PREFIX      user names are PREFIX1..PREFIXnusers (user)\n"
 "  -U N           number of users (20)\n"
 "  -w PASS        password of every user (benchpass)\n"
@@ -974,6 +975,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	bool secs_given = false;
 	int ch;
 
 	while ((ch = getopt(argc, argv, "hm:H:p:sc:t:u:U:w:C:n:o:x:P:l:r:")) != -1) {
@@ -989,7 +991,7 @@ int main(int argc, char **argv)
 		case 'p': opt.port = atoi(optarg); break;
 		case 's': opt.tls = true; break;
 		case 'c': opt.clients = strtoul(optarg, NULL, 10); break;
-		case 't': opt.secs = atof(optarg); break;
+		case 't': opt.secs = atof(optarg); secs_given = true; break;
 		case 'u': opt.user_fmt = optarg; break;
 		case 'U': opt.nusers = strtoul(optarg, NULL, 10); break;
 		case 'w': opt.password = optarg; break;
@@ -1047,7 +1049,7 @@ int main(int argc, char **argv)
 		client_start(&clients[i]);
 	}
 	struct event *stop_ev = NULL;
-	if (opt.mode != MODE_LMTP) {
+	if (opt.mode != MODE_LMTP || secs_given) {
 		struct timeval tv = { (time_t)opt.secs,
 			(suseconds_t)((opt.secs - (time_t)opt.secs) * 1e6) };
 		stop_ev = evtimer_new(base, stop_cb, NULL);
