@@ -148,14 +148,6 @@ void auth_connection_reply(struct auth_connection *conn, char *line,
 	evtimer_add(d->timer, &tv);
 }
 
-static void append_kv(string_t *line, const char *key, const char *value)
-{
-	str_append_c(line, '\t');
-	str_append(line, key);
-	str_append_c(line, '=');
-	auth_protocol_append_escaped(line, value);
-}
-
 static char *reply_format(const char *cmd, uint32_t id,
 			  const struct auth_request_reply *reply)
 {
@@ -163,16 +155,16 @@ static char *reply_format(const char *cmd, uint32_t id,
 
 	str_printfa(line, "%s\t%u", cmd, id);
 	if (reply->user != NULL)
-		append_kv(line, "user", reply->user);
+		auth_protocol_append_field(line, "user", reply->user);
 	if (reply->status == AUTH_REQUEST_OK) {
 		for (unsigned int i = 0; i < reply->fields.count; i++) {
 			if (strcmp(reply->fields.keys[i], "user") == 0)
 				continue;
-			append_kv(line, reply->fields.keys[i],
+			auth_protocol_append_field(line, reply->fields.keys[i],
 				  reply->fields.values[i]);
 		}
 	} else if (reply->status != AUTH_REQUEST_NOTFOUND) {
-		append_kv(line, "reason", reply->reason != NULL ?
+		auth_protocol_append_field(line, "reason", reply->reason != NULL ?
 			  reply->reason : "Authentication failed.");
 		if (reply->status == AUTH_REQUEST_TEMPFAIL)
 			str_append(line, "\ttemp=1");
@@ -186,7 +178,7 @@ static void send_error(struct auth_connection *conn, uint32_t id,
 {
 	string_t *line = str_new(128);
 	str_printfa(line, "ERROR\t%u", id);
-	append_kv(line, "reason", reason);
+	auth_protocol_append_field(line, "reason", reason);
 	str_append_c(line, '\n');
 	auth_connection_write(conn, str_c(line));
 	str_free(&line);

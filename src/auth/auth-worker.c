@@ -44,29 +44,19 @@ struct auth_worker_pool {
 
 /* ---- the channel format ---- */
 
-static void append_kv(string_t *line, const char *key, const char *value)
-{
-	if (value == NULL)
-		return;
-	str_append_c(line, '\t');
-	str_append(line, key);
-	str_append_c(line, '=');
-	auth_protocol_append_escaped(line, value);
-}
-
 static char *request_format(uint32_t id, const struct auth_request_info *info)
 {
 	string_t *line = str_new(256);
 	str_printfa(line, "PASS\t%u", id);
-	append_kv(line, "service", info->service);
-	append_kv(line, "user", info->user);
-	append_kv(line, "password", info->password);
-	append_kv(line, "rip", info->rip);
-	append_kv(line, "lip", info->lip);
-	append_kv(line, "session", info->session);
-	append_kv(line, "mech", info->mech);
-	append_kv(line, "secured", info->secured ? "1" : "0");
-	append_kv(line, "trusted", info->trusted ? "1" : "0");
+	auth_protocol_append_field(line, "service", info->service);
+	auth_protocol_append_field(line, "user", info->user);
+	auth_protocol_append_field(line, "password", info->password);
+	auth_protocol_append_field(line, "rip", info->rip);
+	auth_protocol_append_field(line, "lip", info->lip);
+	auth_protocol_append_field(line, "session", info->session);
+	auth_protocol_append_field(line, "mech", info->mech);
+	auth_protocol_append_field(line, "secured", info->secured ? "1" : "0");
+	auth_protocol_append_field(line, "trusted", info->trusted ? "1" : "0");
 	str_append_c(line, '\n');
 	return str_free_without_data(&line);
 }
@@ -80,8 +70,8 @@ static char *reply_format(uint32_t id, const struct auth_request_reply *reply)
 	};
 	string_t *line = str_new(256);
 	str_printfa(line, "%s\t%u", status_names[reply->status], id);
-	append_kv(line, "user", reply->user);
-	append_kv(line, "reason", reply->reason);
+	auth_protocol_append_field(line, "user", reply->user);
+	auth_protocol_append_field(line, "reason", reply->reason);
 	for (unsigned int i = 0; i < reply->fields.count; i++) {
 		str_append(line, "\tf:");
 		auth_protocol_append_escaped(line, reply->fields.keys[i]);

@@ -310,16 +310,6 @@ static int auth_client_connect(struct auth_client *client)
 	return 0;
 }
 
-static void append_field(string_t *line, const char *key, const char *value)
-{
-	if (value == NULL)
-		return;
-	str_append_c(line, '\t');
-	str_append(line, key);
-	str_append_c(line, '=');
-	auth_protocol_append_escaped(line, value);
-}
-
 static unsigned int auth_client_send(struct auth_client *client, string_t *line,
 				     auth_client_callback_t *callback,
 				     void *context)
@@ -359,14 +349,14 @@ unsigned int auth_client_passdb_verify(struct auth_client *client,
 {
 	string_t *line = str_new(256);
 	str_printfa(line, "PASS\t%u", client->next_id);
-	append_field(line, "service", req->service);
-	append_field(line, "user", req->user);
-	append_field(line, "password", req->password);
-	append_field(line, "rip", req->rip);
-	append_field(line, "lip", req->lip);
-	append_field(line, "secured", req->secured ? "1" : "0");
-	append_field(line, "session", req->session);
-	append_field(line, "mech", req->mech);
+	auth_protocol_append_field(line, "service", req->service);
+	auth_protocol_append_field(line, "user", req->user);
+	auth_protocol_append_field(line, "password", req->password);
+	auth_protocol_append_field(line, "rip", req->rip);
+	auth_protocol_append_field(line, "lip", req->lip);
+	auth_protocol_append_field(line, "secured", req->secured ? "1" : "0");
+	auth_protocol_append_field(line, "session", req->session);
+	auth_protocol_append_field(line, "mech", req->mech);
 	return auth_client_send(client, line, callback, context);
 }
 
@@ -377,8 +367,8 @@ unsigned int auth_client_userdb_lookup(struct auth_client *client,
 {
 	string_t *line = str_new(128);
 	str_printfa(line, "USER\t%u", client->next_id);
-	append_field(line, "service", service);
-	append_field(line, "user", user);
+	auth_protocol_append_field(line, "service", service);
+	auth_protocol_append_field(line, "user", user);
 	return auth_client_send(client, line, callback, context);
 }
 

@@ -128,3 +128,14 @@ int auth_protocol_parse_id(const char *str, uint32_t *id_r)
 		return -1;
 	return 0;
 }
+
+void auth_protocol_append_field(string_t *dest, const char *key,
+				const char *value)
+{
+	if (value == NULL)
+		return;
+	str_append_c(dest, '\t');
+	str_append(dest, key);
+	str_append_c(dest, '=');
+	auth_protocol_append_escaped(dest, value);
+}

@@ -46,6 +46,10 @@
 
 /* Append value escaped for one field. */
 void auth_protocol_append_escaped(string_t *dest, const char *value);
+/* Append "\tkey=value" with the value escaped; nothing if value is
+   NULL. */
+void auth_protocol_append_field(string_t *dest, const char *key,
+				const char *value);
 
 /* Split one line (without the LF; a trailing CR is not removed) into
    unescaped fields. *args_r is a NULL-terminated array owned by the
