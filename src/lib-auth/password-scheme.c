@@ -265,61 +265,87 @@ static int argon2_verify(const struct pw_scheme *s, const char *plaintext,
 	return ret;
 }
 
-static int argon2i_generate(const struct pw_scheme *s, const char *plaintext,
-			    unsigned int rounds, string_t *raw,
-			    const char **error_r)
+/* libsodium's limits for one Argon2 variant. A scheme's rounds are the
+   ops limit (0 = interactive); the memory tier follows the ops limit. */
+struct argon2_variant {
+	int alg;
+	const char *error; /* when hashing fails */
+	unsigned long long ops_interactive, ops_moderate, ops_sensitive;
+	size_t mem_interactive, mem_moderate, mem_sensitive;
+	/* raise ops to this before choosing the memory tier */
+	unsigned long long ops_min_before_tier;
+	/* raise ops to this after choosing the memory tier */
+	unsigned long long ops_min_after_tier;
+};
+
+static const struct argon2_variant argon2i_variant = {
+	crypto_pwhash_ALG_ARGON2I13, "crypto_pwhash_argon2i_str() failed",
+	crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE,
+	crypto_pwhash_argon2i_OPSLIMIT_MODERATE,
+	crypto_pwhash_argon2i_OPSLIMIT_SENSITIVE,
+	crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE,
+	crypto_pwhash_argon2i_MEMLIMIT_MODERATE,
+	crypto_pwhash_argon2i_MEMLIMIT_SENSITIVE,
+	crypto_pwhash_argon2i_OPSLIMIT_MIN, 0,
+};
+
+static const struct argon2_variant argon2id_variant = {
+	crypto_pwhash_ALG_ARGON2ID13, "crypto_pwhash_argon2id_str() failed",
+	crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
+	crypto_pwhash_argon2id_OPSLIMIT_MODERATE,
+	crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE,
+	crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE,
+	crypto_pwhash_argon2id_MEMLIMIT_MODERATE,
+	crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE,
+	/* as Dovecot: old libsodium insisted on at least 3 passes, and the
+	   raise comes after the memory tier is chosen */
+	0, 3,
+};
+
+static int argon2_generate(const struct argon2_variant *v,
+			   const char *plaintext, unsigned int rounds,
+			   string_t *raw, const char **error_r)
 {
-	char result[crypto_pwhash_argon2i_STRBYTES];
+	char result[crypto_pwhash_STRBYTES];
 	unsigned long long ops = rounds;
 	size_t mem;
 
 	pw_init();
 	if (ops == 0)
-		ops = crypto_pwhash_argon2i_OPSLIMIT_INTERACTIVE;
-	if (ops < crypto_pwhash_argon2i_OPSLIMIT_MIN)
-		ops = crypto_pwhash_argon2i_OPSLIMIT_MIN;
-	if (ops >= crypto_pwhash_argon2i_OPSLIMIT_SENSITIVE)
-		mem = crypto_pwhash_argon2i_MEMLIMIT_SENSITIVE;
-	else if (ops >= crypto_pwhash_argon2i_OPSLIMIT_MODERATE)
-		mem = crypto_pwhash_argon2i_MEMLIMIT_MODERATE;
+		ops = v->ops_interactive;
+	if (ops < v->ops_min_before_tier)
+		ops = v->ops_min_before_tier;
+	if (ops >= v->ops_sensitive)
+		mem = v->mem_sensitive;
+	else if (ops >= v->ops_moderate)
+		mem = v->mem_moderate;
 	else
-		mem = crypto_pwhash_argon2i_MEMLIMIT_INTERACTIVE;
-	if (crypto_pwhash_argon2i_str(result, plaintext, strlen(plaintext),
-				      ops, mem) < 0) {
-		*error_r = "crypto_pwhash_argon2i_str() failed";
+		mem = v->mem_interactive;
+	if (ops < v->ops_min_after_tier)
+		ops = v->ops_min_after_tier;
+	if (crypto_pwhash_str_alg(result, plaintext, strlen(plaintext),
+				  ops, mem, v->alg) < 0) {
+		*error_r = v->error;
 		return -1;
 	}
 	str_append(raw, result);
 	return 0;
 }
 
+static int argon2i_generate(const struct pw_scheme *s, const char *plaintext,
+			    unsigned int rounds, string_t *raw,
+			    const char **error_r)
+{
+	return argon2_generate(&argon2i_variant, plaintext, rounds, raw,
+			       error_r);
+}
+
 static int argon2id_generate(const struct pw_scheme *s, const char *plaintext,
 			     unsigned int rounds, string_t *raw,
 			     const char **error_r)
 {
-	char result[crypto_pwhash_argon2id_STRBYTES];
-	unsigned long long ops = rounds;
-	size_t mem;
-
-	pw_init();
-	if (ops == 0)
-		ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
-	if (ops >= crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE)
-		mem = crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE;
-	else if (ops >= crypto_pwhash_argon2id_OPSLIMIT_MODERATE)
-		mem = crypto_pwhash_argon2id_MEMLIMIT_MODERATE;
-	else
-		mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
-	/* as Dovecot: old libsodium insisted on at least 3 passes */
-	if (ops < 3)
-		ops = 3;
-	if (crypto_pwhash_argon2id_str(result, plaintext, strlen(plaintext),
-				       ops, mem) < 0) {
-		*error_r = "crypto_pwhash_argon2id_str() failed";
-		return -1;
-	}
-	str_append(raw, result);
-	return 0;
+	return argon2_generate(&argon2id_variant, plaintext, rounds, raw,
+			       error_r);
 }
 
 static int digest_append(const EVP_MD *md, const void *data1, size_t size1,
