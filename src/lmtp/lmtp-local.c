@@ -4,6 +4,8 @@
 #include "smtp-reply.h"
 #include "log.h"
 #include "master-service.h"
+#include "mail-user-reuse.h"
+#include "lmtp-user-cache.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -15,6 +17,10 @@
 #include <strings.h>
 
 #define LMTP_MSGID_MAX 200
+/* Recipients kept open per process, and for how long without a
+   delivery (see lmtp-user-cache.h). */
+#define LMTP_USER_CACHE_MAX 16
+#define LMTP_USER_CACHE_IDLE_SECS 30
 
 enum lmtp_save_result {
 	LMTP_SAVE_OK = 0,
@@ -89,10 +95,68 @@ static enum mail_fsync_mode lmtp_fsync_mode(const char *value)
 	return FSYNC_MODE_OPTIMIZED;
 }
 
-/* Open the user's storage and save. *error_r is allocated. */
+static bool lmtp_local_as_root;
+
+/* Switch the effective uid/gid to the user's (and only the user's gid
+   as supplementary group). */
+static int lmtp_priv_drop(uid_t uid, gid_t gid, char **error_r)
+{
+	if (setgroups(1, &gid) < 0 || setegid(gid) < 0 || seteuid(uid) < 0) {
+		*error_r = i_strdup_printf("Dropping privileges to %u:%u failed: %m",
+					   (unsigned int)uid, (unsigned int)gid);
+		return -1;
+	}
+	return 0;
+}
+
+static void lmtp_priv_restore(void)
+{
+	if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
+		i_fatal("Restoring root privileges failed: %m");
+	/* seteuid() cleared the parent-death signal */
+	master_service_die_with_master();
+}
+
+/* The user cache closes users as the uid/gid they were opened with:
+   closing checkpoints the index WAL and removes files in the user's
+   directories. */
+static void lmtp_user_close(struct mail_user **user, uid_t uid, gid_t gid)
+{
+	char *error = NULL;
+
+	if (!lmtp_local_as_root) {
+		mail_user_close(user);
+		return;
+	}
+	if (lmtp_priv_drop(uid, gid, &error) < 0) {
+		/* it was opened as this uid a moment ago: not expected */
+		i_error("%s", error);
+		free(error);
+		lmtp_priv_restore();
+		mail_user_close(user);
+		return;
+	}
+	mail_user_close(user);
+	lmtp_priv_restore();
+}
+
+void lmtp_local_init(struct lmtp_server *server)
+{
+	lmtp_local_as_root = server->running_as_root;
+	lmtp_user_cache_init(server->base, LMTP_USER_CACHE_MAX,
+			     LMTP_USER_CACHE_IDLE_SECS, lmtp_user_close);
+}
+
+void lmtp_local_deinit(void)
+{
+	lmtp_user_cache_deinit();
+}
+
+/* Open the user's storage (or take it from the cache) and save.
+   *error_r is allocated. */
 static enum lmtp_save_result
 lmtp_local_save(struct lmtp_client *client, const struct lmtp_recipient *rcpt,
-		const char *mailbox, char **error_r)
+		const char *mailbox, uid_t uid, gid_t gid, char **error_r)
 {
 	const struct loft_settings *set = client->server->set;
 	struct mail_user_settings user_set;
@@ -105,10 +169,17 @@ lmtp_local_save(struct lmtp_client *client, const struct lmtp_recipient *rcpt,
 	user_set.mail_location = rcpt->mail != NULL && rcpt->mail[0] != '\0' ?
 		rcpt->mail : set->mail_location;
 	user_set.fsync = lmtp_fsync_mode(set->mail_fsync);
+	char *key = lmtp_user_cache_key(&user_set);
+	user = lmtp_user_cache_take(key, uid, gid);
+	if (user != NULL && mail_user_prepare_reuse(user, &error) < 0) {
+		i_debug("not reusing the open user: %s", error);
+		mail_user_close(&user);
+	}
 	errno = 0;
-	if (mail_user_open(&user_set, &user, &error) < 0) {
+	if (user == NULL && mail_user_open(&user_set, &user, &error) < 0) {
 		int err = errno;
 		*error_r = i_strdup(error);
+		free(key);
 		return err == ENOSPC || err == EDQUOT ? LMTP_SAVE_NOSPACE :
 			LMTP_SAVE_TEMPFAIL;
 	}
@@ -132,7 +203,12 @@ lmtp_local_save(struct lmtp_client *client, const struct lmtp_recipient *rcpt,
 			strstr(error, "quota") != NULL ?
 			LMTP_SAVE_NOSPACE : LMTP_SAVE_TEMPFAIL;
 	}
-	mail_user_close(&user);
+	/* keep it open for the next delivery, unless something failed */
+	if (ret == 0 && mail_user_is_reusable(user))
+		lmtp_user_cache_put(key, user, uid, gid);
+	else
+		mail_user_close(&user);
+	free(key);
 	return result;
 }
 
@@ -203,20 +279,13 @@ lmtp_local_save_as_user(struct lmtp_client *client,
 
 	if (lmtp_local_check_ids(client, rcpt, &uid, &gid, error_r) < 0)
 		return LMTP_SAVE_TEMPFAIL;
-	if (setgroups(1, &gid) < 0 || setegid(gid) < 0 || seteuid(uid) < 0) {
-		*error_r = i_strdup_printf("Dropping privileges to %u:%u failed: %m",
-					   (unsigned int)uid, (unsigned int)gid);
-		if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
-			i_fatal("Restoring root privileges failed: %m");
-		master_service_die_with_master();
+	if (lmtp_priv_drop(uid, gid, error_r) < 0) {
+		lmtp_priv_restore();
 		return LMTP_SAVE_TEMPFAIL;
 	}
 	enum lmtp_save_result result = lmtp_local_save(client, rcpt, mailbox,
-						       error_r);
-	if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(0, NULL) < 0)
-		i_fatal("Restoring root privileges failed: %m");
-	/* seteuid() cleared the parent-death signal */
-	master_service_die_with_master();
+						       uid, gid, error_r);
+	lmtp_priv_restore();
 	return result;
 }
 
@@ -240,7 +309,9 @@ void lmtp_local_deliver(struct lmtp_client *client,
 
 	enum lmtp_save_result result = client->server->running_as_root ?
 		lmtp_local_save_as_user(client, rcpt, mailbox, &error) :
-		lmtp_local_save(client, rcpt, mailbox, &error);
+		lmtp_local_save(client, rcpt, mailbox, (uid_t)-1, (gid_t)-1,
+				&error);
+	lmtp_user_cache_trim();
 	switch (result) {
 	case LMTP_SAVE_OK:
 		i_info("msgid=%s: saved mail to %s", msgid, mailbox);

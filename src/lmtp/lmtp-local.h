@@ -5,6 +5,11 @@
    recipient's uid/gid when loft-lmtp runs as root. */
 #include "lmtp-client.h"
 
+/* Start/stop local delivery: the cache of open recipients
+   (lmtp-user-cache.h), closed at deinit. */
+void lmtp_local_init(struct lmtp_server *server);
+void lmtp_local_deinit(void);
+
 /* Append Return-Path, Delivered-To (only when the transaction has one
    recipient, per lmtp_hdr_delivery_address) and Received (when
    lmtp_add_received_header) to dest, CRLF line ends. */

@@ -7,6 +7,7 @@
 #include "ssl-server.h"
 #include "lmtp-client.h"
 #include "lmtp-userdb.h"
+#include "lmtp-local.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -83,6 +84,7 @@ int main(int argc, char *argv[])
 	char *auth_path = master_service_socket_path("auth-userdb");
 	lmtp_userdb_init(server.base, auth_path);
 	free(auth_path);
+	lmtp_local_init(&server);
 
 	struct lmtp_listener_context *contexts =
 		i_new(struct lmtp_listener_context, count);
@@ -111,6 +113,7 @@ int main(int argc, char *argv[])
 	free(contexts);
 	event_free(ev_term);
 	event_free(ev_int);
+	lmtp_local_deinit();
 	lmtp_userdb_deinit();
 	if (server.ssl_ctx != NULL)
 		SSL_CTX_free(server.ssl_ctx);
