@@ -8,12 +8,17 @@ prints medians and the loft/Dovecot ratio; the JSON goes to
 bench/results/<date>.json.
 
 Environment: SECS=N shortens every timed scenario to N seconds and LMTP to
-a 2000-message subset (quick mode); RUNS=N (3); KEEP=1 keeps the temp dir.
+a 2000-message subset (quick mode); RUNS=N (3); KEEP=1 keeps the temp dir;
+SCENARIOS="imap20 ..." a subset; IDLE_CONNS=N idle connections for idle10k
+(10000, quick 2000); BIG_MSGS=N messages in the big100k mailbox (100000,
+quick 20000).
 """
 import datetime
 import json
 import os
 import platform
+import re
+import resource
 import shutil
 import signal
 import socket
@@ -35,7 +40,7 @@ QUICK = os.environ.get("SECS")
 SECS = int(QUICK) if QUICK else 20
 RUNS = int(os.environ.get("RUNS", "3"))
 PASSWORD = "benchpass"
-IMAP_USERS = 20
+IMAP_USERS = 200     # imap20 uses the first 20, imap200 all
 IMAP_MSGS = 300      # messages per IMAP user's INBOX
 POP_USERS = 4
 POP_MSGS = 1000      # messages per POP3 user
@@ -44,6 +49,15 @@ LMTP_MSGS = 2000 if QUICK else 0   # 0 = the whole spamassassin corpus
 # a run stops after this many seconds even if not every message is in
 # (keeps `make bench` near 10 minutes when deliveries are slow)
 LMTP_MAX_SECS = max(SECS * 2, 10) if QUICK else 60
+IDLE_CONNS = int(os.environ.get("IDLE_CONNS") or (2000 if QUICK else 10000))
+IDLE_PER_USER = 10   # connections per idle user (all from 127.0.0.1)
+IDLE_USERS = max(1, (IDLE_CONNS + IDLE_PER_USER - 1) // IDLE_PER_USER)
+IDLE_MSGS = 10       # messages per idle user's INBOX
+BIG_MSGS = int(os.environ.get("BIG_MSGS") or (20000 if QUICK else 100000))
+ONLY = os.environ.get("SCENARIOS", "").split()
+# 10k connections: fds for the load generator and both servers' masters
+# and children, processes for one mail process per connection
+NOFILE = 65536
 
 
 def free_port():
@@ -59,15 +73,29 @@ def sha512_crypt(password):
     return "{SHA512-CRYPT}" + out
 
 
+def wanted(name):
+    return not ONLY or name in ONLY
+
+
 def user_names():
     names = ["user%d" % i for i in range(1, IMAP_USERS + 1)]
     names += ["pop%d" % i for i in range(1, POP_USERS + 1)]
     for run in range(1, RUNS + 2):
         names += ["lmtp%d_%d" % (run, i) for i in range(1, LMTP_USERS + 1)]
+    if wanted("idle10k"):
+        names += ["idle%d" % i for i in range(1, IDLE_USERS + 1)]
+    if wanted("big100k"):
+        names.append("big1")
     return names
 
 
 SERVICES = """
+# one imap process per connection (the default) for up to {procs}
+# connections; 10 connections per user and IP in idle10k
+mail_max_userip_connections = 100
+service imap {{
+  process_limit = {procs}
+}}
 service imap-login {{
   inet_listener imap {{
     port = {imap}
@@ -96,6 +124,18 @@ service lmtp {{
   inet_listener lmtp {{
     port = {lmtp}
   }}
+}}
+"""
+
+# Dovecot's master checks that the services it talks to can take every
+# process it may start (it warns and drops connections otherwise)
+DOVECOT_EXTRA = """
+default_client_limit = {procs}
+service anvil {{
+  client_limit = {procs}
+}}
+service auth {{
+  client_limit = {procs}
 }}
 """
 
@@ -159,13 +199,17 @@ class Server:
             else:
                 f.write("default_login_user = nobody\n"
                         "default_internal_user = nobody\n")
-            f.write(SERVICES.format(**self.ports))
+            f.write(SERVICES.format(procs=IDLE_CONNS + 500, **self.ports))
+            if name == "dovecot":
+                f.write(DOVECOT_EXTRA.format(procs=IDLE_CONNS + 500))
 
     def populate(self, uid, gid, root):
         # hard links to one pristine copy: both servers only ever rename
         # or unlink message files, never rewrite them
         pristine = os.path.join(os.path.dirname(self.dir), "pristine")
-        files = sorted(os.listdir(SA_DIR))[:max(IMAP_MSGS, POP_MSGS)]
+        files = sorted(os.listdir(SA_DIR))
+        if not wanted("big100k"):
+            files = files[:max(IMAP_MSGS, POP_MSGS)]
         if not os.path.isdir(pristine):
             os.makedirs(pristine)
             for fn in files:
@@ -177,8 +221,19 @@ class Server:
             md = os.path.join(self.dir, "home", user, "Maildir")
             for sub in ("cur", "new", "tmp"):
                 os.makedirs(os.path.join(md, sub))
+            if user.startswith("big"):
+                # BIG_MSGS links to the corpus, round-robin, unique names
+                cur = os.path.join(md, "cur")
+                for i in range(BIG_MSGS):
+                    fn = files[i % len(files)]
+                    os.link(os.path.join(pristine, fn), os.path.join(
+                        cur, "%d.big%d.bench:2,%s" % (
+                            1100000000 + i, i, fn.split(":2,", 1)[-1]
+                            if ":2," in fn else "")))
+                continue
             n = IMAP_MSGS if user.startswith("user") else \
-                POP_MSGS if user.startswith("pop") else 0
+                POP_MSGS if user.startswith("pop") else \
+                IDLE_MSGS if user.startswith("idle") else 0
             for fn in files[:n]:
                 os.link(os.path.join(pristine, fn), os.path.join(md, "cur", fn))
         if root:
@@ -247,18 +302,36 @@ def loadgen(server, args, label):
     return json.loads(r.stdout)
 
 
+IMAP_METRICS = [("ops/s", "ops_per_s", "higher"), ("p50 ms", "p50_ms", "lower"),
+                ("p99 ms", "p99_ms", "lower"),
+                ("server CPU ms/op", "server_cpu_ms_per_op", "lower")]
+POP3_METRICS = [("MB/s", "mb_per_s", "higher"),
+                ("RETR p50 ms", "p50_ms", "lower"),
+                ("server CPU ms/RETR", "server_cpu_ms_per_op", "lower")]
+
+
 def scenarios():
-    """name -> (description, function(server, run) -> loadgen args,
-    [(metric, json key, unit, better)])"""
+    """[(name, description, function(server, run) -> loadgen args, or a
+    Runner, [(metric, json key, better)])]"""
     sa = SA_DIR
+    short = str(max(SECS // 2, 5))
     return [
         ("imap20", "IMAP mixed workload, 20 clients, plaintext",
          lambda s, run: ["-m", "imap", "-p", str(s.ports["imap"]), "-c", "20",
-                         "-u", "user", "-U", str(IMAP_USERS), "-C", sa,
+                         "-u", "user", "-U", "20", "-C", sa,
                          "-t", str(SECS), "-r", str(run)],
-         [("ops/s", "ops_per_s", "higher"), ("p50 ms", "p50_ms", "lower"),
-          ("p99 ms", "p99_ms", "lower"),
-          ("server CPU ms/op", "server_cpu_ms_per_op", "lower")]),
+         IMAP_METRICS),
+        ("imap200", "IMAP mixed workload, 200 clients (users 1-200), "
+         "plaintext",
+         lambda s, run: ["-m", "imap", "-p", str(s.ports["imap"]),
+                         "-c", "200", "-u", "user", "-U", str(IMAP_USERS),
+                         "-C", sa, "-t", str(SECS), "-r", str(run)],
+         IMAP_METRICS),
+        ("imaps20", "IMAP mixed workload, 20 clients, implicit TLS (imaps)",
+         lambda s, run: ["-m", "imap", "-s", "-p", str(s.ports["imaps"]),
+                         "-c", "20", "-u", "user", "-U", "20", "-C", sa,
+                         "-t", str(SECS), "-r", str(run)],
+         IMAP_METRICS),
         ("lmtp", "LMTP delivery of the spamassassin corpus%s, 4 connections,"
          " mail_fsync=optimized, at most %d s a run" % (
              " (2000-message subset)" if QUICK else "", LMTP_MAX_SECS),
@@ -270,23 +343,315 @@ def scenarios():
           ("server CPU ms/msg", "server_cpu_ms_per_op", "lower")]),
         ("tls", "IMAPS full TLS handshake + LOGIN + LOGOUT, 16 clients",
          lambda s, run: ["-m", "tls", "-p", str(s.ports["imaps"]), "-c", "16",
-                         "-u", "user", "-U", str(IMAP_USERS),
-                         "-t", str(max(SECS // 2, 5))],
+                         "-u", "user", "-U", "20", "-t", short],
          [("sessions/s", "ops_per_s", "higher"), ("p50 ms", "p50_ms", "lower"),
-          ("server CPU ms/session", "server_cpu_ms_per_op", "lower")]),
+          ("server CPU ms/session", "server_cpu_ms_per_op", "lower"),
+          ("loadgen CPU ms/session", "loadgen_cpu_ms_per_op", "lower")]),
+        ("tlshs", "IMAPS full TLS handshake only (then close), 16 clients; "
+         "also openssl s_server with the same certificate",
+         lambda s, run: ["-m", "hs", "-p", str(s.ports["imaps"]), "-c", "16",
+                         "-t", short],
+         [("handshakes/s", "ops_per_s", "higher"),
+          ("p50 ms", "p50_ms", "lower"),
+          ("server CPU ms/handshake", "server_cpu_ms_per_op", "lower"),
+          ("loadgen CPU ms/handshake", "loadgen_cpu_ms_per_op", "lower")]),
         ("pop3", "POP3 RETR of whole 1000-message mailboxes, 4 clients",
          lambda s, run: ["-m", "pop3", "-p", str(s.ports["pop3"]), "-c", "4",
-                         "-u", "pop", "-U", str(POP_USERS),
-                         "-t", str(max(SECS // 2, 5))],
-         [("MB/s", "mb_per_s", "higher"), ("RETR p50 ms", "p50_ms", "lower"),
-          ("server CPU ms/RETR", "server_cpu_ms_per_op", "lower")]),
+                         "-u", "pop", "-U", str(POP_USERS), "-t", short],
+         POP3_METRICS),
+        ("pop3s", "POP3 RETR of whole 1000-message mailboxes, 4 clients, "
+         "implicit TLS (pop3s)",
+         lambda s, run: ["-m", "pop3", "-s", "-p", str(s.ports["pop3s"]),
+                         "-c", "4", "-u", "pop", "-U", str(POP_USERS),
+                         "-t", short],
+         POP3_METRICS),
+        ("idle10k", "%d idle IMAP connections (%d users x %d, LOGIN + "
+         "SELECT INBOX of %d messages, then nothing), plaintext: server "
+         "memory per connection; NOOP on every one at the end" % (
+             IDLE_CONNS, IDLE_USERS, IDLE_PER_USER, IDLE_MSGS),
+         lambda s, run: ["-m", "idle", "-p", str(s.ports["imap"]),
+                         "-c", str(IDLE_CONNS), "-u", "idle",
+                         "-U", str(IDLE_USERS), "-R", "100", "-S", "3",
+                         "-t", "600"],
+         [("Pss kB/conn", "pss_kb_per_conn", "lower"),
+          ("Rss kB/conn", "rss_kb_per_conn", "lower"),
+          ("conns up", "up", "higher"),
+          ("dropped", "dropped", "lower"),
+          ("setup logins/s", "logins_per_s", "higher"),
+          ("server CPU ms/conn", "server_cpu_ms_per_conn", "lower")]),
+        ("big100k", "one %d-message INBOX (the corpus hard-linked over and "
+         "over), one client: cold index build (first SELECT with no index), "
+         "then SELECT, FETCH 1:* (UID FLAGS), SEARCH FROM/SUBJECT/BODY" %
+         BIG_MSGS, BigMailbox(),
+         [("cold SELECT s", "cold_select_s", "lower"),
+          ("SELECT s", "select_s", "lower"),
+          ("FETCH 1:* (UID FLAGS) s", "fetch_s", "lower"),
+          ("SEARCH FROM s", "search_from_s", "lower"),
+          ("SEARCH SUBJECT s", "search_subject_s", "lower"),
+          ("SEARCH BODY s", "search_body_s", "lower"),
+          ("server CPU s (all)", "server_cpu_s", "lower")]),
     ]
 
 
+def proc_tree(root):
+    """pids of root and all its descendants"""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
+    return out
+
+
+def tree_cpu(root):
+    """CPU seconds of root's tree, incl. reaped children (as loadgen)"""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in proc_tree(root):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        v = st[st.rindex(")") + 2:].split()
+        total += sum(int(x) for x in v[11:15])
+    return total / tck
+
+
+def wait_tree_shrinks(server, limit, timeout=120):
+    """after idle10k: wait until the server's process tree is back to at
+    most limit processes, so the next run starts from a quiet server"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        n = len(proc_tree(server.proc.pid))
+        if n <= limit:
+            return
+        time.sleep(0.5)
+    sys.stderr.write("  %s: still %d processes after %d s\n" % (
+        server.name, len(proc_tree(server.proc.pid)), timeout))
+
+
+class ImapClient:
+    """a minimal blocking IMAP client for big100k"""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=900)
+        self.buf = b""
+        self.tag = 0
+        greeting = self.readline()
+        if not greeting.startswith(b"* OK"):
+            raise RuntimeError("greeting: %r" % greeting)
+
+    def readline(self):
+        while b"\r\n" not in self.buf:
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise RuntimeError("connection closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise RuntimeError("connection closed")
+            self.buf += data
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def command(self, cmd):
+        """-> (untagged lines, tagged line); literals are skipped"""
+        self.tag += 1
+        tag = b"b%d" % self.tag
+        self.sock.sendall(tag + b" " + cmd.encode() + b"\r\n")
+        untagged = []
+        while True:
+            line = self.readline()
+            m = re.search(rb"\{(\d+)\}$", line)
+            if m:
+                self.read_exact(int(m.group(1)))
+            if line.startswith(tag + b" "):
+                if not line[len(tag) + 1:].startswith(b"OK"):
+                    raise RuntimeError("%s: %r" % (cmd, line))
+                return untagged, line
+            untagged.append(line)
+
+    def close(self):
+        self.sock.close()
+
+
+class BigMailbox:
+    """big100k: times single commands on user big1's huge INBOX"""
+
+    SEARCHES = [("search_from", 'SEARCH FROM "yahoo"'),
+                ("search_subject", 'SEARCH SUBJECT "money"'),
+                ("search_body", 'SEARCH BODY "unsubscribe"')]
+
+    def run(self, server, run):
+        md = os.path.join(server.dir, "home", "big1", "Maildir")
+        # no index of any kind: both keep theirs (dovecot-uidlist,
+        # dovecot.index*, loft.index.sqlite*) at the Maildir's top
+        for fn in os.listdir(md):
+            if fn.startswith("dovecot") or fn.startswith("loft"):
+                os.unlink(os.path.join(md, fn))
+        pid = server.proc.pid
+        res = {"errors": 0}
+        cpu0 = tree_cpu(pid)
+        c = ImapClient(server.ports["imap"])
+        c.command("LOGIN big1 %s" % PASSWORD)
+        t = time.monotonic()
+        untagged, _ = c.command("SELECT INBOX")
+        res["cold_select_s"] = time.monotonic() - t
+        exists = [int(l.split()[1]) for l in untagged
+                  if l.endswith(b" EXISTS")]
+        res["exists"] = exists[-1] if exists else 0
+        if res["exists"] != BIG_MSGS:
+            res["errors"] += 1
+            sys.stderr.write("  %s: cold SELECT: %d EXISTS, want %d\n" % (
+                server.name, res["exists"], BIG_MSGS))
+        c.command("LOGOUT")
+        c.close()
+        c = ImapClient(server.ports["imap"])
+        c.command("LOGIN big1 %s" % PASSWORD)
+        t = time.monotonic()
+        c.command("SELECT INBOX")
+        res["select_s"] = time.monotonic() - t
+        t = time.monotonic()
+        untagged, _ = c.command("FETCH 1:* (UID FLAGS)")
+        res["fetch_s"] = time.monotonic() - t
+        res["fetch_lines"] = sum(1 for l in untagged if b" FETCH " in l)
+        if res["fetch_lines"] != BIG_MSGS:
+            res["errors"] += 1
+            sys.stderr.write("  %s: FETCH 1:*: %d replies, want %d\n" % (
+                server.name, res["fetch_lines"], BIG_MSGS))
+        for key, cmd in self.SEARCHES:
+            t = time.monotonic()
+            untagged, _ = c.command(cmd)
+            res[key + "_s"] = time.monotonic() - t
+            hits = sum(len(l.split()) - 2 for l in untagged
+                       if l.startswith(b"* SEARCH"))
+            res[key + "_hits"] = hits
+        c.command("LOGOUT")
+        c.close()
+        res["server_cpu_s"] = tree_cpu(pid) - cpu0
+        sys.stderr.write("  %s run %d big: cold SELECT %.2f s, SELECT %.2f s, "
+                         "FETCH %.2f s, SEARCH from %.2f s (%d), subject "
+                         "%.2f s (%d), body %.2f s (%d), server cpu %.1f s\n"
+                         % (server.name, run, res["cold_select_s"],
+                            res["select_s"], res["fetch_s"],
+                            res["search_from_s"], res["search_from_hits"],
+                            res["search_subject_s"],
+                            res["search_subject_hits"],
+                            res["search_body_s"], res["search_body_hits"],
+                            res["server_cpu_s"]))
+        return res
+
+
+class OpensslServer:
+    """`openssl s_server -www` with the benchmark's certificate: the
+    ceiling for tlshs (one process, one core)"""
+
+    def __init__(self, cert, key):
+        self.name = "openssl"
+        self.cert, self.key = cert, key
+        self.ports = {"imaps": free_port()}
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["openssl", "s_server", "-accept", str(self.ports["imaps"]),
+             "-cert", self.cert, "-key", self.key, "-www", "-quiet"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.ports["imaps"]),
+                                         timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("openssl s_server not listening")
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
+
+def openssl_reference(cert, key):
+    """s_time -new against s_server (1 pair, and 2 pairs in parallel, one
+    per core), and openssl speed for ECDSA P-256 and X25519"""
+    secs = max(SECS // 4, 3)
+    out = {"s_time_secs": secs}
+    for pairs in (1, 2):
+        srvs = [OpensslServer(cert, key) for _ in range(pairs)]
+        for s in srvs:
+            s.start()
+        t = time.monotonic()
+        procs = [subprocess.Popen(
+            ["openssl", "s_time", "-connect",
+             "127.0.0.1:%d" % s.ports["imaps"], "-new", "-time", str(secs)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            for s in srvs]
+        total = 0
+        for p in procs:
+            o = p.communicate()[0]
+            m = re.search(r"(\d+) connections in [\d.]+s", o)
+            total += int(m.group(1)) if m else 0
+        wall = time.monotonic() - t
+        for s in srvs:
+            s.stop()
+        out["s_time_%d_handshakes_per_s" % pairs] = total / wall
+        sys.stderr.write("  openssl s_time -new x%d: %d handshakes in %.1f s "
+                         "= %.0f/s\n" % (pairs, total, wall, total / wall))
+    o = subprocess.run(["openssl", "speed", "-seconds", "2", "ecdsap256",
+                        "ecdhx25519"], capture_output=True, text=True).stdout
+    m = re.search(r"ecdsa \(nistp256\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", o)
+    x = re.search(r"ecdh \(X25519\)\s+\S+\s+([\d.]+)", o)
+    if m and x:
+        sign, verify, ecdh = float(m.group(1)), float(m.group(2)), \
+            float(x.group(1))
+        out.update(ecdsap256_sign_per_s=sign, ecdsap256_verify_per_s=verify,
+                   x25519_per_s=ecdh)
+        # a TLS 1.3 server's full handshake: one ECDSA signature, one
+        # X25519 key generation and one X25519 derivation
+        out["speed_server_handshakes_per_cpu_s"] = \
+            1 / (1 / sign + 2 / ecdh)
+        sys.stderr.write("  openssl speed: ECDSA P-256 sign %.0f/s verify "
+                         "%.0f/s, X25519 %.0f/s -> at most %.0f server "
+                         "handshakes per CPU-second\n" % (
+                             sign, verify, ecdh,
+                             out["speed_server_handshakes_per_cpu_s"]))
+    return out
+
+
 def main():
-    only = os.environ.get("SCENARIOS", "").split()
     top = tempfile.mkdtemp(prefix="loft-bench-")
     os.chmod(top, 0o755)
+    # fds for 10k connections in the load generator and in the servers
+    # (their children inherit the limit)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = NOFILE if os.geteuid() == 0 else hard
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
+    except (ValueError, OSError):
+        pass
+    sys.stderr.write("setup in %s (RLIMIT_NOFILE %d)\n" % (
+        top, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
     certdir = os.path.join(top, "cert")
     os.makedirs(certdir)
     cert, key = os.path.join(certdir, "cert.pem"), os.path.join(certdir, "key.pem")
@@ -318,34 +683,85 @@ def main():
         for s in servers:
             s.start()
         # warm-up: both build their indexes of the IMAP and POP3 mailboxes
+        # (every user's INBOX selected once)
         sys.stderr.write("warm-up\n")
         for s in servers:
             loadgen(s, ["-m", "imap", "-p", str(s.ports["imap"]), "-c", "20",
-                        "-u", "user", "-U", str(IMAP_USERS), "-C", SA_DIR,
+                        "-u", "user", "-U", "20", "-C", SA_DIR,
                         "-t", "3"], s.name + " warm-up")
+            if wanted("imap200"):
+                loadgen(s, ["-m", "imap", "-p", str(s.ports["imap"]),
+                            "-c", str(IMAP_USERS), "-u", "user",
+                            "-U", str(IMAP_USERS), "-o", "0", "-1",
+                            "-t", "120"], s.name + " warm-up")
+            if wanted("idle10k"):
+                loadgen(s, ["-m", "imap", "-p", str(s.ports["imap"]),
+                            "-c", str(IDLE_USERS), "-u", "idle",
+                            "-U", str(IDLE_USERS), "-o", "0", "-1",
+                            "-t", "300"], s.name + " warm-up")
             loadgen(s, ["-m", "pop3", "-p", str(s.ports["pop3"]), "-c", "4",
                         "-u", "pop", "-U", str(POP_USERS), "-t", "2"],
                     s.name + " warm-up")
         for name, desc, args, metrics in scenarios():
-            if only and name not in only:
+            if not wanted(name):
                 continue
+            t_scen = time.monotonic()
             sys.stderr.write("%s: %s\n" % (name, desc))
-            raw = {"loft": [], "dovecot": []}
-            for run in range(1, RUNS + 1):
-                order = servers if run % 2 == 1 else servers[::-1]
-                for s in order:
-                    raw[s.name].append(loadgen(s, args(s, run),
-                                               "%s run %d" % (s.name, run)))
+            extra = []
+            if name == "tlshs":
+                extra = [OpensslServer(cert, key)]
+                extra[0].start()
+            raw = {srv.name: [] for srv in servers + extra}
+            try:
+                for run in range(1, RUNS + 1):
+                    order = servers + extra if run % 2 == 1 else \
+                        servers[::-1] + extra
+                    for s in order:
+                        for other in servers:
+                            if other.proc is not None and \
+                                    other.proc.poll() is not None:
+                                raise RuntimeError("%s died:\n%s" % (
+                                    other.name, other.tail()))
+                        if isinstance(args, BigMailbox):
+                            r = args.run(s, run)
+                        else:
+                            before = len(proc_tree(s.proc.pid))
+                            r = loadgen(s, args(s, run),
+                                        "%s run %d" % (s.name, run))
+                            if name == "idle10k":
+                                r["server_cpu_ms_per_conn"] = \
+                                    r["server_cpu_s"] * 1000 / max(r["up"], 1)
+                                wait_tree_shrinks(s, before + 5)
+                        raw[s.name].append(r)
+            except Exception as e:   # report, keep going with the others
+                sys.stderr.write("%s FAILED: %s\n" % (name, e))
+                results["scenarios"][name] = {"description": desc,
+                                              "failed": str(e), "runs": raw}
+                for s in servers:
+                    if s.proc is None or s.proc.poll() is not None:
+                        s.stop()
+                        s.start()
+                continue
+            finally:
+                for x in extra:
+                    x.stop()
             med = {}
             for srv in raw:
                 med[srv] = {key: statistics.median(r[key] for r in raw[srv])
-                            for _, key, _ in metrics}
+                            for _, key, _ in metrics
+                            if all(key in r for r in raw[srv])}
                 med[srv]["errors"] = sum(r["errors"] for r in raw[srv])
             results["scenarios"][name] = {
                 "description": desc,
                 "metrics": [{"name": m, "key": k, "better": b}
                             for m, k, b in metrics],
-                "median": med, "runs": raw}
+                "median": med, "runs": raw,
+                "wall_s": round(time.monotonic() - t_scen, 1)}
+            if name == "tlshs":
+                results["scenarios"][name]["openssl_reference"] = \
+                    openssl_reference(cert, key)
+            sys.stderr.write("%s took %.0f s\n" % (
+                name, time.monotonic() - t_scen))
     finally:
         for s in servers:
             s.stop()
@@ -372,18 +788,47 @@ def main():
         results["loft_commit"], results["dovecot_version"] and
         "Dovecot " + results["dovecot_version"], os.cpu_count(), RUNS,
         " (quick: SECS=%s)" % QUICK if QUICK else ""))
-    fmt = "%-10s %-24s %12s %12s %12s"
+    fmt = "%-10s %-26s %12s %12s %12s"
     print(fmt % ("scenario", "metric", "loft", "dovecot", "loft/dovecot"))
     for name, sc in results["scenarios"].items():
+        if "failed" in sc:
+            print(fmt % (name, "FAILED", "", "", "") + "  " +
+                  sc["failed"].splitlines()[0][:80])
+            continue
         for m in sc["metrics"]:
-            lv = sc["median"]["loft"][m["key"]]
-            dv = sc["median"]["dovecot"][m["key"]]
+            lv = sc["median"]["loft"].get(m["key"], float("nan"))
+            dv = sc["median"]["dovecot"].get(m["key"], float("nan"))
             ratio = lv / dv if dv else float("nan")
             print(fmt % (name, m["name"] + (" ↑" if m["better"] == "higher"
                                             else " ↓"),
                          "%.2f" % lv, "%.2f" % dv, "%.2f" % ratio))
         print(fmt % (name, "errors (all runs)", sc["median"]["loft"]["errors"],
                      sc["median"]["dovecot"]["errors"], ""))
+    sc = results["scenarios"].get("tlshs")
+    if sc and "failed" not in sc:
+        ref = sc["openssl_reference"]
+        lo, op = sc["median"]["loft"], sc["median"]["openssl"]
+        print("\nTLS handshakes vs openssl (same ECDSA P-256 certificate, "
+              "TLS 1.3, X25519):")
+        print("  loadgen 16 clients: loft %.0f/s, openssl s_server (one "
+              "process) %.0f/s" % (lo["ops_per_s"], op["ops_per_s"]))
+        print("  server CPU ms/handshake: loft %.3f, openssl s_server %.3f "
+              "-> loft per core = %.2f of s_server" % (
+                  lo["server_cpu_ms_per_op"], op["server_cpu_ms_per_op"],
+                  op["server_cpu_ms_per_op"] / lo["server_cpu_ms_per_op"]
+                  if lo["server_cpu_ms_per_op"] else float("nan")))
+        for pairs in (1, 2):
+            k = "s_time_%d_handshakes_per_s" % pairs
+            print("  openssl s_time -new x%d (vs %d s_server): %.0f/s -> "
+                  "loft = %.2f of it" % (pairs, pairs, ref[k],
+                                         lo["ops_per_s"] / ref[k]
+                                         if ref[k] else float("nan")))
+        if "speed_server_handshakes_per_cpu_s" in ref:
+            print("  openssl speed (sign + 2 X25519 per handshake): %.0f "
+                  "handshakes per CPU-second; loft %.0f" % (
+                      ref["speed_server_handshakes_per_cpu_s"],
+                      1000 / lo["server_cpu_ms_per_op"]
+                      if lo["server_cpu_ms_per_op"] else float("nan")))
     outdir = os.path.join(HERE, "results")
     os.makedirs(outdir, exist_ok=True)
     out = os.path.join(outdir, datetime.date.today().isoformat() +

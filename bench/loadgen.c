@@ -15,6 +15,14 @@
            one op = one delivered message.
      pop3  each client loops: USER, PASS, STAT, RETR 1..n, QUIT;
            one op = one RETR, bytes are counted for MB/s.
+     idle  -c clients connect (at most -R at a time in login), LOGIN,
+           SELECT INBOX and stay idle; once all are up (or -t seconds
+           passed) and -S seconds more, the server tree's memory (sum of
+           Pss and Rss from /proc/PID/smaps_rollup) is read, then every
+           client sends NOOP; a connection that does not answer OK was
+           dropped. Memory per connection = (after - before) / up.
+     hs    TLS full handshake, then close (works against any TLS server,
+           e.g. openssl s_server). One op = one handshake.
 
    Output: a human summary on stderr, one JSON object on stdout. */
 #ifndef _GNU_SOURCE
@@ -49,7 +57,7 @@
 #define MAX_LINE (1024 * 1024)
 #define MAX_PRINTED_ERRORS 10
 
-enum mode { MODE_IMAP, MODE_TLS, MODE_LMTP, MODE_POP3 };
+enum mode { MODE_IMAP, MODE_TLS, MODE_LMTP, MODE_POP3, MODE_IDLE, MODE_HS };
 
 enum imap_op {
 	OP_LOGIN, OP_SELECT, OP_FETCH_FLAGS, OP_FETCH_ENV, OP_FETCH_BS,
@@ -104,6 +112,7 @@ struct client {
 	bool in_retr;
 	unsigned int pop_msgs, pop_next;
 	unsigned int lmtp_msg;
+	unsigned int sessions;
 	char user[64];
 	bool done;
 };
@@ -124,11 +133,15 @@ static struct {
 	int server_pid;
 	const char *label;
 	unsigned int seed;
+	bool once;		/* one session per client, then exit */
+	unsigned int ramp;	/* idle: clients in login at once */
+	double settle;		/* idle: seconds between all up and measuring */
 } opt = {
 	.mode = MODE_IMAP, .host = "127.0.0.1", .port = 143, .clients = 20,
 	.secs = 10, .user_fmt = "user", .nusers = 20, .password = "benchpass",
 	.corpus = NULL, .max_msgs = 0, .ops_per_session = 30,
-	.server_pid = 0, .label = "", .seed = 1,
+	.server_pid = 0, .label = "", .seed = 1, .once = false, .ramp = 100,
+	.settle = 2,
 };
 
 static struct event_base *base;
@@ -223,20 +236,19 @@ static void sendf(struct client *c, const char *fmt, ...)
 
 /* ---- server CPU from /proc ---- */
 
-/* utime+stime of pid and all its descendants plus the cutime+cstime of
-   each (which holds every reaped descendant), in seconds. */
-static double server_cpu(int root)
+struct proc_ent { int pid, ppid; unsigned long long ticks; };
+
+/* every process in /proc: pid, ppid and utime+stime+cutime+cstime */
+static struct proc_ent *proc_scan(size_t *count_r)
 {
-	struct proc { int pid, ppid; unsigned long long ticks; } *p = NULL;
+	struct proc_ent *p = NULL;
 	size_t n = 0, alloc = 0;
 	DIR *dir = opendir("/proc");
 	struct dirent *d;
 
-	if (root <= 0 || dir == NULL) {
-		if (dir != NULL)
-			closedir(dir);
-		return 0;
-	}
+	*count_r = 0;
+	if (dir == NULL)
+		return NULL;
 	while ((d = readdir(dir)) != NULL) {
 		char path[300], buf[1024];
 		if (!isdigit((unsigned char)d->d_name[0]))
@@ -263,6 +275,8 @@ static double server_cpu(int root)
 		if (n == alloc) {
 			alloc = alloc == 0 ? 256 : alloc * 2;
 			p = realloc(p, alloc * sizeof(*p));
+			if (p == NULL)
+				abort();
 		}
 		p[n].pid = atoi(d->d_name);
 		p[n].ppid = (int)v[4];
@@ -270,24 +284,85 @@ static double server_cpu(int root)
 		n++;
 	}
 	closedir(dir);
+	*count_r = n;
+	return p;
+}
 
-	/* breadth-first over the tree */
+/* indexes into p[] of root and all its descendants (breadth-first) */
+static size_t proc_tree(const struct proc_ent *p, size_t n, int root,
+			size_t **idx_r)
+{
 	int *queue = malloc((n + 1) * sizeof(int));
-	size_t qh = 0, qt = 0;
-	unsigned long long total = 0;
+	size_t *idx = malloc((n + 1) * sizeof(size_t));
+	size_t qh = 0, qt = 0, found = 0;
+
+	if (queue == NULL || idx == NULL)
+		abort();
 	queue[qt++] = root;
 	while (qh < qt) {
 		int pid = queue[qh++];
 		for (size_t i = 0; i < n; i++) {
 			if (p[i].pid == pid)
-				total += p[i].ticks;
+				idx[found++] = i;
 			else if (p[i].ppid == pid && qt < n + 1)
 				queue[qt++] = p[i].pid;
 		}
 	}
 	free(queue);
+	*idx_r = idx;
+	return found;
+}
+
+/* utime+stime of pid and all its descendants plus the cutime+cstime of
+   each (which holds every reaped descendant), in seconds. */
+static double server_cpu(int root)
+{
+	size_t n, *idx, found;
+	unsigned long long total = 0;
+
+	if (root <= 0)
+		return 0;
+	struct proc_ent *p = proc_scan(&n);
+	found = proc_tree(p, n, root, &idx);
+	for (size_t i = 0; i < found; i++)
+		total += p[idx[i]].ticks;
+	free(idx);
 	free(p);
 	return (double)total / sysconf(_SC_CLK_TCK);
+}
+
+struct mem_sum { unsigned long long pss_kb, rss_kb; unsigned int procs; };
+
+/* Pss and Rss (kB) summed over root's process tree, from smaps_rollup */
+static struct mem_sum server_mem(int root)
+{
+	struct mem_sum m = { 0, 0, 0 };
+	size_t n, *idx, found;
+
+	if (root <= 0)
+		return m;
+	struct proc_ent *p = proc_scan(&n);
+	found = proc_tree(p, n, root, &idx);
+	for (size_t i = 0; i < found; i++) {
+		char path[64], line[256];
+		snprintf(path, sizeof(path), "/proc/%d/smaps_rollup",
+			 p[idx[i]].pid);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		unsigned long long v;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "Rss: %llu kB", &v) == 1)
+				m.rss_kb += v;
+			else if (sscanf(line, "Pss: %llu kB", &v) == 1)
+				m.pss_kb += v;
+		}
+		fclose(f);
+		m.procs++;
+	}
+	free(idx);
+	free(p);
+	return m;
 }
 
 /* ---- corpus ---- */
@@ -779,6 +854,170 @@ static void lmtp_line(struct client *c, const char *line, size_t len)
 	}
 }
 
+/* ---- idle: many authenticated connections doing nothing ---- */
+
+enum idle_state { IDLE_GREETING, IDLE_LOGIN, IDLE_SELECT, IDLE_UP,
+		  IDLE_NOOP, IDLE_DONE };
+
+static unsigned int idle_started, idle_inflight, idle_up, idle_failed;
+static unsigned int idle_dropped, idle_noop_sent, idle_noop_ok;
+static bool idle_setup_over, idle_noop_phase;
+static struct timespec idle_t0, idle_t_up;
+static struct mem_sum idle_mem_before, idle_mem_after;
+static struct event *idle_timeout_ev, *idle_settle_ev;
+
+
+static void idle_launch(void)
+{
+	while (!idle_setup_over && idle_started < opt.clients &&
+	       idle_inflight < opt.ramp) {
+		struct client *c = &clients[idle_started++];
+		idle_inflight++;
+		client_start(c);
+	}
+}
+
+static void idle_end_setup(void)
+{
+	struct timeval tv = { (time_t)opt.settle,
+		(suseconds_t)((opt.settle - (time_t)opt.settle) * 1e6) };
+
+	if (idle_setup_over)
+		return;
+	idle_setup_over = true;
+	clock_gettime(CLOCK_MONOTONIC, &idle_t_up);
+	fprintf(stderr, "%s idle: %u of %u up in %.1f s (%u failed)\n",
+		opt.label, idle_up, opt.clients, ts_diff(&idle_t0, &idle_t_up),
+		idle_failed);
+	evtimer_del(idle_timeout_ev);
+	evtimer_add(idle_settle_ev, &tv);
+}
+
+static void idle_check(void)
+{
+	if (!idle_noop_phase) {
+		if (!idle_setup_over && idle_started == opt.clients &&
+		    idle_inflight == 0)
+			idle_end_setup();
+		else
+			idle_launch();
+	} else if (idle_noop_ok + idle_dropped >= idle_up) {
+		event_base_loopexit(base, NULL);
+	}
+}
+
+static void idle_fail(struct client *c, const char *what)
+{
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	switch (c->state) {
+	case IDLE_UP:
+	case IDLE_NOOP:
+		idle_dropped++;
+		bench_error(c, "idle connection lost (%s)", what);
+		break;
+	case IDLE_DONE:
+		return;
+	default:
+		idle_failed++;
+		idle_inflight--;
+		bench_error(c, "setup failed in state %d: %s", c->state, what);
+		break;
+	}
+	c->state = IDLE_DONE;
+	c->done = true;
+	idle_check();
+}
+
+static void idle_line(struct client *c, const char *line, size_t len)
+{
+	if (c->state == IDLE_GREETING) {
+		if (len < 4 || memcmp(line, "* OK", 4) != 0) {
+			idle_fail(c, line);
+			return;
+		}
+		op_begin(c, OP_LOGIN);
+		sendf(c, "a1 LOGIN %s %s\r\n", c->user, opt.password);
+		c->state = IDLE_LOGIN;
+		return;
+	}
+	if (line[0] == '*' || c->after_literal)
+		return;
+	switch (c->state) {
+	case IDLE_LOGIN:
+		if (strncmp(line, "a1 OK", 5) != 0) {
+			idle_fail(c, line);
+			return;
+		}
+		op_end(c);
+		op_begin(c, OP_SELECT);
+		sendf(c, "a2 SELECT INBOX\r\n");
+		c->state = IDLE_SELECT;
+		return;
+	case IDLE_SELECT:
+		if (strncmp(line, "a2 OK", 5) != 0) {
+			idle_fail(c, line);
+			return;
+		}
+		op_end(c);
+		c->state = IDLE_UP;
+		idle_up++;
+		idle_inflight--;
+		idle_check();
+		return;
+	case IDLE_NOOP:
+		if (strncmp(line, "a3 OK", 5) != 0) {
+			idle_fail(c, line);
+			return;
+		}
+		op_end(c);
+		c->state = IDLE_DONE;
+		idle_noop_ok++;
+		idle_check();
+		return;
+	default:
+		bench_error(c, "unexpected line while idle: %.*s", (int)len, line);
+		return;
+	}
+}
+
+static void idle_timeout_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd; (void)what; (void)ctx;
+	if (!idle_setup_over) {
+		fprintf(stderr, "%s idle: setup time limit (%.0f s) reached\n",
+			opt.label, opt.secs);
+		idle_end_setup();
+	} else {
+		fprintf(stderr, "%s idle: NOOP answers still missing after 60 s\n",
+			opt.label);
+		stopping = true;
+		event_base_loopexit(base, NULL);
+	}
+}
+
+static void idle_settle_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct timeval tv = { 60, 0 };
+	(void)fd; (void)what; (void)ctx;
+
+	idle_mem_after = server_mem(opt.server_pid);
+	idle_noop_phase = true;
+	for (unsigned int i = 0; i < opt.clients; i++) {
+		struct client *c = &clients[i];
+		if (c->state != IDLE_UP || c->bev == NULL)
+			continue;
+		op_begin(c, OP_IDLE);
+		sendf(c, "a3 NOOP\r\n");
+		c->state = IDLE_NOOP;
+		idle_noop_sent++;
+	}
+	evtimer_add(idle_timeout_ev, &tv);
+	idle_check();
+}
+
 /* ---- connection plumbing ---- */
 
 static void read_cb(struct bufferevent *bev, void *ctx)
@@ -842,10 +1081,22 @@ static void event_cb(struct bufferevent *bev, short what, void *ctx)
 		int one = 1;
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
 			   &one, sizeof(one));
+		if (opt.mode == MODE_HS) {
+			/* an SSL bufferevent reports CONNECTED after the
+			   handshake */
+			op_end(c);
+			client_restart(c);
+		}
 		return;
 	}
 	if (c->done || stopping)
 		return;
+	if (opt.mode == MODE_IDLE) {
+		unsigned long e = ERR_get_error();
+		idle_fail(c, (what & BEV_EVENT_EOF) != 0 ? "closed by server" :
+			  e != 0 ? ERR_error_string(e, NULL) : "connection error");
+		return;
+	}
 	if (opt.mode == MODE_IMAP && c->op == OP_LOGOUT &&
 	    c->state == IMAP_CMD) {
 		/* server closed after the tagged LOGOUT reply was read */
@@ -896,6 +1147,16 @@ static void client_start(struct client *c)
 	case MODE_LMTP:
 		c->handler = lmtp_line;
 		break;
+	case MODE_IDLE:
+		c->handler = idle_line;
+		snprintf(c->user, sizeof(c->user), "%s%u", opt.user_fmt,
+			 (c->id % opt.nusers) + 1);
+		break;
+	case MODE_HS:
+		c->handler = tls_line;
+		c->user[0] = '\0';
+		op_begin(c, OP_LOGIN);
+		break;
 	}
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -915,6 +1176,13 @@ static void client_restart(struct client *c)
 	}
 	if (stopping)
 		return;
+	if (opt.once) {
+		/* -1: this client's one session is over */
+		c->done = true;
+		if (++clients_done == opt.clients)
+			event_base_loopexit(base, NULL);
+		return;
+	}
 	/* appended-but-not-expunged UIDs stay valid across sessions */
 	client_start(c);
 }
@@ -953,12 +1221,16 @@ static bool parse_mix(const char *spec)
 static void usage(void)
 {
 	fprintf(stderr,
-"usage: loft-loadgen -m imap|tls|lmtp|pop3 [options]\n"
+"usage: loft-loadgen -m imap|tls|lmtp|pop3|idle|hs [options]\n"
 "  -H host        server address (127.0.0.1)\n"
 "  -p port        server port\n"
 "  -s             TLS from the first byte (imaps/pop3s)\n"
 "  -c N           concurrent clients (20)\n"
-"  -t SECS        duration for imap/tls/pop3 (10); for lmtp a time limit\n"
+"  -1             one session per client, then exit (imap, pop3, tls)\n"
+"  -R N           idle: at most N clients logging in at once (100)\n"
+"  -S SECS        idle: wait after all are up before measuring (2)\n"
+"  -t SECS        duration for imap/tls/pop3/hs (10); for lmtp and the\n"
+"                 setup of idle a time limit\n"
 "  -u PREFIX      user names are PREFIX1..PREFIXnusers (user)\n"
 "  -U N           number of users (20)\n"
 "  -w PASS        password of every user (benchpass)\n"
@@ -978,13 +1250,15 @@ int main(int argc, char **argv)
 	bool secs_given = false;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "hm:H:p:sc:t:u:U:w:C:n:o:x:P:l:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "hm:H:p:sc:t:u:U:w:C:n:o:x:P:l:r:1R:S:")) != -1) {
 		switch (ch) {
 		case 'm':
 			if (strcmp(optarg, "imap") == 0) opt.mode = MODE_IMAP;
 			else if (strcmp(optarg, "tls") == 0) opt.mode = MODE_TLS;
 			else if (strcmp(optarg, "lmtp") == 0) opt.mode = MODE_LMTP;
 			else if (strcmp(optarg, "pop3") == 0) opt.mode = MODE_POP3;
+			else if (strcmp(optarg, "idle") == 0) opt.mode = MODE_IDLE;
+			else if (strcmp(optarg, "hs") == 0) opt.mode = MODE_HS;
 			else usage();
 			break;
 		case 'H': opt.host = optarg; break;
@@ -1002,13 +1276,18 @@ int main(int argc, char **argv)
 		case 'P': opt.server_pid = atoi(optarg); break;
 		case 'l': opt.label = optarg; break;
 		case 'r': opt.seed = strtoul(optarg, NULL, 10); break;
+		case '1': opt.once = true; break;
+		case 'R': opt.ramp = strtoul(optarg, NULL, 10); break;
+		case 'S': opt.settle = atof(optarg); break;
 		default: usage();
 		}
 	}
 	if (opt.clients == 0 || opt.nusers == 0)
 		usage();
-	if (opt.mode == MODE_TLS)
+	if (opt.mode == MODE_TLS || opt.mode == MODE_HS)
 		opt.tls = true;
+	if (opt.ramp == 0)
+		opt.ramp = 1;
 	if (opt.corpus != NULL)
 		corpus_load(opt.corpus, opt.mode == MODE_LMTP ? opt.max_msgs : 500);
 	else if (opt.mode == MODE_LMTP ||
@@ -1042,14 +1321,28 @@ int main(int argc, char **argv)
 	clients = calloc(opt.clients, sizeof(*clients));
 
 	struct timespec t0, t1;
+	struct rusage ru0, ru1;
+	if (opt.mode == MODE_IDLE)
+		idle_mem_before = server_mem(opt.server_pid);
 	double cpu0 = server_cpu(opt.server_pid);
+	getrusage(RUSAGE_SELF, &ru0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (unsigned int i = 0; i < opt.clients; i++) {
+	for (unsigned int i = 0; i < opt.clients; i++)
 		clients[i].id = i;
-		client_start(&clients[i]);
+	if (opt.mode == MODE_IDLE) {
+		struct timeval tv = { (time_t)opt.secs,
+			(suseconds_t)((opt.secs - (time_t)opt.secs) * 1e6) };
+		idle_t0 = t0;
+		idle_timeout_ev = evtimer_new(base, idle_timeout_cb, NULL);
+		idle_settle_ev = evtimer_new(base, idle_settle_cb, NULL);
+		evtimer_add(idle_timeout_ev, &tv);
+		idle_launch();
+	} else {
+		for (unsigned int i = 0; i < opt.clients; i++)
+			client_start(&clients[i]);
 	}
 	struct event *stop_ev = NULL;
-	if (opt.mode != MODE_LMTP || secs_given) {
+	if (opt.mode != MODE_IDLE && (opt.mode != MODE_LMTP || secs_given)) {
 		struct timeval tv = { (time_t)opt.secs,
 			(suseconds_t)((opt.secs - (time_t)opt.secs) * 1e6) };
 		stop_ev = evtimer_new(base, stop_cb, NULL);
@@ -1059,7 +1352,12 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	stopping = true;
 	double cpu1 = server_cpu(opt.server_pid);
+	getrusage(RUSAGE_SELF, &ru1);
 	double secs = ts_diff(&t0, &t1);
+	double client_cpu = ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
+		ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec +
+		(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec +
+		 ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
 
 	qsort(lat_all.us, lat_all.count, sizeof(uint32_t), cmp_u32);
 	for (int i = 0; i < OP_COUNT; i++)
@@ -1068,23 +1366,62 @@ int main(int argc, char **argv)
 	double cpu = cpu1 - cpu0;
 	double cpu_per_op_ms = ops_total > 0 ? cpu * 1000.0 / ops_total : 0;
 	double mb_s = bytes_total / secs / 1e6;
-	static const char *const mode_names[] = { "imap", "tls", "lmtp", "pop3" };
+	static const char *const mode_names[] = { "imap", "tls", "lmtp", "pop3",
+						  "idle", "hs" };
 
 	fprintf(stderr, "%s %s: %" PRIu64 " ops in %.2f s = %.1f ops/s, "
 		"p50 %.2f ms, p99 %.2f ms, %.2f MB/s, server cpu %.2f s "
-		"(%.3f ms/op), errors %" PRIu64 "\n", opt.label,
+		"(%.3f ms/op), loadgen cpu %.2f s (%.3f ms/op), errors %"
+		PRIu64 "\n", opt.label,
 		mode_names[opt.mode], ops_total, secs, ops_s,
 		lat_pct(&lat_all, 0.5), lat_pct(&lat_all, 0.99), mb_s, cpu,
-		cpu_per_op_ms, errors_total);
+		cpu_per_op_ms, client_cpu,
+		ops_total > 0 ? client_cpu * 1000.0 / ops_total : 0,
+		errors_total);
 	printf("{\"label\": \"%s\", \"mode\": \"%s\", \"clients\": %u, "
 	       "\"tls\": %s, \"ops\": %" PRIu64 ", \"secs\": %.3f, "
 	       "\"ops_per_s\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
 	       "\"mb_per_s\": %.3f, \"server_cpu_s\": %.3f, "
-	       "\"server_cpu_ms_per_op\": %.4f, \"errors\": %" PRIu64 ", "
-	       "\"per_op\": {", opt.label, mode_names[opt.mode], opt.clients,
+	       "\"server_cpu_ms_per_op\": %.4f, \"loadgen_cpu_s\": %.3f, "
+	       "\"loadgen_cpu_ms_per_op\": %.4f, \"errors\": %" PRIu64 ", ",
+	       opt.label, mode_names[opt.mode], opt.clients,
 	       opt.tls ? "true" : "false", ops_total, secs, ops_s,
 	       lat_pct(&lat_all, 0.5), lat_pct(&lat_all, 0.99), mb_s, cpu,
-	       cpu_per_op_ms, errors_total);
+	       cpu_per_op_ms, client_cpu,
+	       ops_total > 0 ? client_cpu * 1000.0 / ops_total : 0,
+	       errors_total);
+	if (opt.mode == MODE_IDLE) {
+		double setup = ts_diff(&idle_t0, &idle_t_up);
+		long long dpss = (long long)idle_mem_after.pss_kb -
+			(long long)idle_mem_before.pss_kb;
+		long long drss = (long long)idle_mem_after.rss_kb -
+			(long long)idle_mem_before.rss_kb;
+		unsigned int dropped = idle_up - idle_noop_ok;
+		fprintf(stderr, "%s idle: %u conns, %u up, %u answered NOOP, "
+			"%u dropped; server Pss %llu -> %llu kB (%.1f kB/conn), "
+			"Rss %llu -> %llu kB (%.1f kB/conn), %u -> %u procs\n",
+			opt.label, opt.clients, idle_up, idle_noop_ok, dropped,
+			idle_mem_before.pss_kb, idle_mem_after.pss_kb,
+			idle_up > 0 ? (double)dpss / idle_up : 0,
+			idle_mem_before.rss_kb, idle_mem_after.rss_kb,
+			idle_up > 0 ? (double)drss / idle_up : 0,
+			idle_mem_before.procs, idle_mem_after.procs);
+		printf("\"conns\": %u, \"up\": %u, \"setup_failed\": %u, "
+		       "\"noop_ok\": %u, \"dropped\": %u, \"setup_s\": %.3f, "
+		       "\"logins_per_s\": %.2f, "
+		       "\"pss_before_kb\": %llu, \"pss_after_kb\": %llu, "
+		       "\"rss_before_kb\": %llu, \"rss_after_kb\": %llu, "
+		       "\"procs_before\": %u, \"procs_after\": %u, "
+		       "\"pss_kb_per_conn\": %.2f, \"rss_kb_per_conn\": %.2f, ",
+		       opt.clients, idle_up, idle_failed, idle_noop_ok, dropped,
+		       setup, setup > 0 ? idle_up / setup : 0,
+		       idle_mem_before.pss_kb, idle_mem_after.pss_kb,
+		       idle_mem_before.rss_kb, idle_mem_after.rss_kb,
+		       idle_mem_before.procs, idle_mem_after.procs,
+		       idle_up > 0 ? (double)dpss / idle_up : 0,
+		       idle_up > 0 ? (double)drss / idle_up : 0);
+	}
+	printf("\"per_op\": {");
 	bool first = true;
 	for (int i = 0; i < OP_COUNT; i++) {
 		if (op_count[i] == 0)
