@@ -70,6 +70,7 @@ static uint32_t modify(enum modify_type type, uint32_t cur, uint32_t req)
 
 struct store_result {
 	char *filename;   /* "cur/<new name>" */
+	char *before;     /* Maildir stamps before the rename, or NULL */
 	enum mail_flags old_flags, flags;
 	uint32_t old_bits, bits;
 };
@@ -93,10 +94,13 @@ static int store_rename(struct mailbox *box, struct view_rec *vr,
 		char *from = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
 		char *to = i_strdup_printf("%s/cur/%s", box->mb.path, nf);
 		int r = 0;
+		i_free(res->before);
 		if (strcmp(from, to) == 0)
 			r = access(from, F_OK);
-		else
+		else {
+			res->before = maildir_sync_stamps(&box->mb);
 			r = rename(from, to);
+		}
 		err = errno;
 		free(base);
 		free(from);
@@ -144,6 +148,8 @@ static void store_index(struct mailbox *box, struct view_rec *vr,
 		(void)index_msg_upsert(box->user, box->id, &row);
 		vr->rec.modseq = row.modseq;
 		index_msg_row_free(&row);
+		(void)maildir_sync_own_change_update(box->user, &box->mb,
+						     res->before);
 	}
 	if (index_db_commit(box->user) < 0)
 		i_error("%s: flag change not indexed yet", box->mb.path);
@@ -186,6 +192,7 @@ int mailbox_update_flags(struct mailbox *box, uint32_t seq,
 			   req_bits, &res);
 	if (ret <= 0) {
 		maildir_keywords_clear(&kw);
+		i_free(res.before);
 		if (ret == 0)
 			return 0; /* expunged meanwhile: nothing to do */
 		*error_r = "Internal error changing flags";
@@ -207,6 +214,8 @@ int mailbox_update_flags(struct mailbox *box, uint32_t seq,
 	vr->kw = kwstr[0] == '\0' ? i_new(char *, 1) : str_split(kwstr, " ");
 	vr->rec.keywords = (const char *const *)vr->kw;
 	free(kwstr);
+	i_free(res.before);
 	maildir_keywords_clear(&kw);
+	box->status_valid = false;
 	return 0;
 }

@@ -36,6 +36,7 @@ static void mark_recent_from(struct mailbox *box, unsigned int first_idx,
 {
 	unsigned int i;
 
+	box->status_valid = false;
 	for (i = first_idx; i < box->count; i++) {
 		if (box->recs[i].rec.uid >= first_recent_uid)
 			box->recs[i].rec.flags |= MAIL_RECENT;
@@ -305,6 +306,7 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	}
 	box->data_version = dv;
 	box->commit_count = box->user->commit_count;
+	box->status_valid = false;
 	if (box->count > first_new) {
 		if (mailbox_claim_recent(box, &first_recent) == 0)
 			mark_recent_from(box, first_new, first_recent);

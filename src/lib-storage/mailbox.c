@@ -43,6 +43,7 @@ void mailbox_view_rec_free(struct view_rec *vr)
 
 void mailbox_view_remove(struct mailbox *box, unsigned int idx)
 {
+	box->status_valid = false;
 	mailbox_view_rec_free(&box->recs[idx]);
 	memmove(&box->recs[idx], &box->recs[idx + 1],
 		(box->count - idx - 1) * sizeof(*box->recs));
@@ -52,6 +53,7 @@ void mailbox_view_remove(struct mailbox *box, unsigned int idx)
 void mailbox_view_append(struct mailbox *box, const struct index_msg_row *row,
 			 bool recent)
 {
+	box->status_valid = false;
 	if (box->count == box->alloc) {
 		box->alloc = box->alloc == 0 ? 64 : box->alloc * 2;
 		box->recs = i_realloc(box->recs, box->alloc * sizeof(*box->recs));
@@ -117,6 +119,10 @@ void mailbox_get_status(struct mailbox *box, struct mailbox_status *st)
 {
 	unsigned int i;
 
+	if (box->status_valid) {
+		*st = box->status;
+		return;
+	}
 	memset(st, 0, sizeof(*st));
 	st->messages = box->count;
 	st->uidvalidity = box->uidvalidity;
@@ -132,6 +138,9 @@ void mailbox_get_status(struct mailbox *box, struct mailbox_status *st)
 			st->unseen++;
 		st->size += r->vsize;
 	}
+	/* counted again only after the view changed */
+	box->status = *st;
+	box->status_valid = true;
 }
 
 const char *const *mailbox_keywords(struct mailbox *box)
@@ -439,6 +448,7 @@ static int expunge_where(struct mailbox *box, const uint32_t *uids,
 		}
 	}
 	/* files first (no index lock held while renames are chased) */
+	char *before = maildir_sync_stamps(&box->mb);
 	for (i = 0; i < box->count && ret == 0; i++) {
 		if (!want[i])
 			continue;
@@ -457,9 +467,12 @@ static int expunge_where(struct mailbox *box, const uint32_t *uids,
 		modseq = index_mailbox_next_modseq(box->user, box->id);
 		for (k = 0; k < ngone; k++)
 			(void)index_msg_delete(box->user, box->id, gone[k], modseq);
+		(void)maildir_sync_own_change_update(box->user, &box->mb,
+						     before);
 		if (index_db_commit(box->user) < 0)
 			i_error("%s: expunges not indexed yet", box->mb.path);
 	}
+	free(before);
 	free(want);
 	free(gone);
 	if (ret < 0)

@@ -197,8 +197,11 @@ static void record_in_index(struct mail_user *user,
 			    const struct maildir_uidlist *ul,
 			    struct maildir_save_item *items, unsigned int count,
 			    const struct maildir_keywords *kw,
-			    const uint32_t *bits, char **fnames)
+			    const uint32_t *bits, char **fnames,
+			    const char *before)
 {
+	bool added_to_new = false;
+
 	struct index_mailbox_row row;
 	unsigned int i;
 	int ret;
@@ -228,6 +231,7 @@ static void record_in_index(struct mail_user *user,
 		};
 		m.keywords = maildir_sync_keywords_str(kw, bits[i]);
 		m.guid = i_strdup(items[i].base);
+		added_to_new |= strncmp(fnames[i], "new/", 4) == 0;
 		ret = index_msg_upsert(user, row.id, &m);
 		free(m.keywords);
 		free(m.guid);
@@ -235,6 +239,8 @@ static void record_in_index(struct mail_user *user,
 	if (ret == 0) {
 		if (row.uidnext < ul->next_uid)
 			row.uidnext = ul->next_uid;
+		(void)maildir_sync_own_change(user, mb, &row, before,
+					      added_to_new);
 		ret = index_mailbox_update(user, &row);
 	}
 	if (ret == 0)
@@ -255,6 +261,7 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 	struct maildir_keywords kw;
 	uint32_t *bits = i_new(uint32_t, count + 1);
 	char **fnames = i_new(char *, count + 1);
+	char *before = NULL;
 	unsigned int i, first;
 	bool fast, have_kw = false;
 	int64_t id;
@@ -278,6 +285,8 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 		have_kw = items[i].keywords != NULL && items[i].keywords[0] != NULL;
 	if (ret == 0 && have_kw)
 		ret = map_keywords(user, mb, items, count, &kw, bits, error_r);
+	/* stamps before our renames and uidlist write (see maildir-sync.c) */
+	before = ret == 0 ? maildir_sync_stamps(mb) : NULL;
 	if (ret == 0)
 		ret = move_into_place(user, mb, items, count, bits, fnames,
 				      error_r);
@@ -304,7 +313,8 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 		}
 	}
 	if (ret == 0) {
-		record_in_index(user, mb, &ul, items, count, &kw, bits, fnames);
+		record_in_index(user, mb, &ul, items, count, &kw, bits, fnames,
+				before);
 		if (uidvalidity_r != NULL)
 			*uidvalidity_r = ul.uidvalidity;
 	}
@@ -317,6 +327,7 @@ out:
 	}
 	free(fnames);
 	free(bits);
+	free(before);
 	maildir_uidlist_clear(&ul);
 	maildir_keywords_clear(&kw);
 	free(ul_path);

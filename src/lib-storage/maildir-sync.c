@@ -1,7 +1,27 @@
 /* Maildir -> dovecot-uidlist -> index synchronization. The directories
-   and dovecot-uidlist are the truth; a scan is skipped when cur/, new/
-   and dovecot-uidlist have the same mtimes/sizes as at the last scan
-   (and those were old enough not to hide a change in the same tick). */
+   and dovecot-uidlist are the truth; the index row of a mailbox keeps a
+   signature of them (inode, size, mtime of cur/, new/, dovecot-uidlist)
+   as they were when the index last matched them.
+
+   When a scan may be skipped (the rule; maildir_sync_sig_matches()):
+   the signature in the index equals the stamps now, and its deadline
+   (if any) has not passed. A signature gets a deadline "@<ns>" (one
+   VERIFY period ahead, never pushed later while pending) when it may
+   hide a change:
+   - a scan whose stamps were younger than a timestamp tick (dirty): a
+     change later in the same tick leaves the mtime as it was;
+   - our own change (STORE rename, EXPUNGE unlink, APPEND/COPY save, the
+     scan's own new/ -> cur/ moves and uidlist writes): we stat the
+     directories before and after it and, if the index matched the
+     "before" stamps, record the "after" stamps so that our own change
+     does not force a scan. A foreign change between the two stats is
+     folded into the "after" stamps.
+   So a foreign change (other sessions, LMTP, any Maildir writer) is seen
+   at the next sync when it changes a stamp, and at the latest at the
+   first sync VERIFY (1 s) after it when it happened in the same tick as
+   a stamp we took or while we were changing the same directory. This is
+   Dovecot's rule too (MAILDIR_SYNC_SECS, cur_check_time in
+   maildir_sync_quick_check()). */
 #include "storage-private.h"
 #include <dirent.h>
 #include <errno.h>
@@ -36,10 +56,21 @@ struct scan_ctx {
    change the mtime: such a stamp can't prove "unchanged" later. With
    sub-second stamps a tick is a few ms; else a second. */
 #define SIG_DIRTY_NSECS (100 * 1000000LL)
+#define SIG_DIRTY_SECS_NSECS (2000 * 1000000LL)
+/* How long a signature that may hide a change is trusted (see the top) */
+#define SIG_VERIFY_NSECS (1000 * 1000000LL)
 
-static void stat_part(string_t *sig, const char *path, bool *dirty)
+static long long now_nsecs(void)
 {
 	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+static void stat_part(string_t *sig, const char *path, long long now,
+		      bool *dirty)
+{
 	struct stat st;
 	long long age_ns;
 
@@ -50,30 +81,145 @@ static void stat_part(string_t *sig, const char *path, bool *dirty)
 	str_printfa(sig, "%llu.%lld.%lld.%ld/", (unsigned long long)st.st_ino,
 		    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
 		    (long)st.st_mtim.tv_nsec);
-	clock_gettime(CLOCK_REALTIME, &now);
-	age_ns = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
-		(now.tv_nsec - st.st_mtim.tv_nsec);
-	if (st.st_mtim.tv_nsec == 0 ? age_ns < 2000000000LL :
-	    age_ns < SIG_DIRTY_NSECS)
+	age_ns = now - ((long long)st.st_mtim.tv_sec * 1000000000LL +
+			st.st_mtim.tv_nsec);
+	if (age_ns < (st.st_mtim.tv_nsec == 0 ? SIG_DIRTY_SECS_NSECS :
+		      SIG_DIRTY_NSECS))
 		*dirty = true;
 }
 
+/* Stamps of cur/, new/ and dovecot-uidlist: "<cur>/<new>/<uidlist>/" */
 static char *make_sig(const struct maildir_mbox *mb, bool *dirty_r)
 {
 	string_t *sig = str_new(128);
+	long long now = now_nsecs();
 	char *p;
 
 	*dirty_r = false;
 	p = maildir_mbox_file(mb, "cur");
-	stat_part(sig, p, dirty_r);
+	stat_part(sig, p, now, dirty_r);
 	free(p);
 	p = maildir_mbox_file(mb, "new");
-	stat_part(sig, p, dirty_r);
+	stat_part(sig, p, now, dirty_r);
 	free(p);
 	p = i_strdup_printf("%s/dovecot-uidlist", mb->control);
-	stat_part(sig, p, dirty_r);
+	stat_part(sig, p, now, dirty_r);
 	free(p);
 	return str_free_without_data(&sig);
+}
+
+/* A stored signature: stamps, then "n" when files were left in new/
+   (a read-write session must still move them), then "@<deadline ns>"
+   when a scan is due at that time. "" = scan at the next sync. */
+struct sig_parts {
+	size_t stamps_len;
+	bool left_in_new;
+	long long deadline;   /* 0 = none */
+};
+
+static bool sig_parse(const char *sig, struct sig_parts *p_r)
+{
+	const char *p = sig;
+	unsigned int i;
+
+	memset(p_r, 0, sizeof(*p_r));
+	for (i = 0; i < 3; i++) {
+		p = strchr(p, '/');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+	p_r->stamps_len = (size_t)(p - sig);
+	if (*p == 'n') {
+		p_r->left_in_new = true;
+		p++;
+	}
+	if (*p == '@') {
+		p_r->deadline = strtoll(p + 1, NULL, 10);
+		if (p_r->deadline <= 0)
+			return false;
+	} else if (*p != '\0') {
+		return false;
+	}
+	return true;
+}
+
+static char *sig_build(const char *stamps, bool left_in_new,
+		       long long deadline)
+{
+	string_t *str = str_new(strlen(stamps) + 24);
+
+	str_append(str, stamps);
+	if (left_in_new)
+		str_append_c(str, 'n');
+	if (deadline > 0)
+		str_printfa(str, "@%lld", deadline);
+	return str_free_without_data(&str);
+}
+
+/* The skip rule (see the top of the file). */
+static bool sig_matches(const char *stored, const char *stamps,
+			bool move_new)
+{
+	struct sig_parts p;
+
+	if (!sig_parse(stored, &p) || p.stamps_len != strlen(stamps) ||
+	    memcmp(stored, stamps, p.stamps_len) != 0)
+		return false;
+	if (p.left_in_new && move_new)
+		return false;
+	return p.deadline == 0 || now_nsecs() < p.deadline;
+}
+
+char *maildir_sync_stamps(const struct maildir_mbox *mb)
+{
+	bool dirty;
+
+	return make_sig(mb, &dirty);
+}
+
+int maildir_sync_own_change(struct mail_user *user,
+			    const struct maildir_mbox *mb,
+			    struct index_mailbox_row *row, const char *before,
+			    bool added_to_new)
+{
+	struct sig_parts p;
+	char *after;
+
+	if (before == NULL || !sig_parse(row->sig, &p) ||
+	    p.stamps_len != strlen(before) ||
+	    memcmp(row->sig, before, p.stamps_len) != 0) {
+		/* the index didn't match the Maildir before our change:
+		   leave the signature, the next sync scans */
+		return 0;
+	}
+	after = maildir_sync_stamps(mb);
+	if (p.deadline == 0)
+		p.deadline = now_nsecs() + SIG_VERIFY_NSECS;
+	free(row->sig);
+	row->sig = sig_build(after, p.left_in_new || added_to_new, p.deadline);
+	free(after);
+	return 1;
+}
+
+int maildir_sync_own_change_update(struct mail_user *user,
+				   const struct maildir_mbox *mb,
+				   const char *before)
+{
+	struct index_mailbox_row row;
+	int ret;
+
+	if (before == NULL)
+		return 0;
+	ret = index_mailbox_get(user, mb->dir, false, &row);
+	if (ret <= 0)
+		return ret;
+	if (maildir_sync_own_change(user, mb, &row, before, false) > 0)
+		ret = index_mailbox_update(user, &row);
+	else
+		ret = 0;
+	index_mailbox_row_free(&row);
+	return ret;
 }
 
 static int scan_dir(struct scan_ctx *ctx, bool in_new)
@@ -250,9 +396,10 @@ static void assign_uids(struct scan_ctx *ctx)
 	free(used);
 }
 
-static void move_new_to_cur(struct scan_ctx *ctx)
+/* Returns how many files were moved. */
+static unsigned int move_new_to_cur(struct scan_ctx *ctx)
 {
-	unsigned int i;
+	unsigned int i, moved = 0;
 
 	for (i = 0; i < ctx->count; i++) {
 		struct scan_entry *e = &ctx->entries[i];
@@ -266,6 +413,7 @@ static void move_new_to_cur(struct scan_ctx *ctx)
 			free(e->fname);
 			e->fname = newname;
 			e->in_new = false;
+			moved++;
 		} else {
 			if (errno != ENOENT)
 				i_error("rename(%s, %s) failed: %s", from, to,
@@ -276,6 +424,7 @@ static void move_new_to_cur(struct scan_ctx *ctx)
 		free(from);
 		free(to);
 	}
+	return moved;
 }
 
 char *maildir_sync_keywords_str(const struct maildir_keywords *kw,
@@ -591,31 +740,59 @@ static void cleanup_tmp(const struct maildir_mbox *mb)
 	free(path);
 }
 
-static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
-		       const char **error_r)
+/* Whether a uidlist record has no file in the scan (it would count as
+   expunged). */
+static bool scan_misses_uidlist(struct scan_ctx *ctx)
 {
-	struct mail_user *user = ctx->user;
-	struct index_mailbox_row row;
-	char *path, *sig;
-	bool dirty;
-	int ret;
+	unsigned int i;
 
-	path = i_strdup_printf("%s/dovecot-uidlist", ctx->mb->control);
-	ret = maildir_uidlist_read(path, &ctx->ul, error_r);
-	free(path);
-	sig = NULL;
-	bool stable = false;
+	if (ctx->ul.count == 0)
+		return false;
+	if (ctx->count < ctx->ul.count)
+		return true;
+	if (ctx->count > 1)
+		qsort(ctx->entries, ctx->count, sizeof(*ctx->entries),
+		      entry_base_cmp);
+	for (i = 0; i < ctx->ul.count; i++) {
+		const char *base = ctx->ul.recs[i].base;
+		size_t len = strlen(base);
+		unsigned int lo = 0, hi = ctx->count;
+		bool found = false;
+		while (lo < hi && !found) {
+			unsigned int mid = (lo + hi) / 2;
+			const struct scan_entry *e = &ctx->entries[mid];
+			int ret = base_cmp(e->fname, e->base_len, base, len);
+			if (ret == 0)
+				found = true;
+			else if (ret < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!found)
+			return true;
+	}
+	return false;
+}
+
+static int scan_dirs(struct scan_ctx *ctx, char **sig_r, bool *dirty_r)
+{
+	bool stable = false, dirty_after;
+	char *sig = NULL;
+	int ret = 0;
+
 	for (unsigned int try = 0; ret == 0; try++) {
 		free(sig);
-		sig = make_sig(ctx->mb, &dirty);
+		sig = make_sig(ctx->mb, dirty_r);
 		if (scan_dir(ctx, false) < 0 || scan_dir(ctx, true) < 0) {
 			ret = -1;
 			break;
 		}
 		/* a file renamed while readdir() ran may have been missed
 		   (it would look expunged): rescan if the dirs changed */
-		char *after = make_sig(ctx->mb, &dirty);
+		char *after = make_sig(ctx->mb, &dirty_after);
 		stable = strcmp(after, sig) == 0;
+		*dirty_r = *dirty_r || dirty_after;
 		free(after);
 		if (stable || try == 3)
 			break;
@@ -623,13 +800,32 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 			free(ctx->entries[i].fname);
 		ctx->count = 0;
 	}
-	if (ret == 0 && (dirty || !stable) && ctx->ul.count > 0) {
+	if (ret == 0 && (*dirty_r || !stable) && scan_misses_uidlist(ctx)) {
 		/* a rename in the same timestamp tick doesn't show in the
 		   mtime: only what two passes both miss counts as expunged */
 		ctx->pass = 1;
 		if (scan_dir(ctx, false) < 0 || scan_dir(ctx, true) < 0)
 			ret = -1;
 	}
+	*sig_r = sig;
+	return ret;
+}
+
+static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
+		       const char **error_r)
+{
+	struct mail_user *user = ctx->user;
+	struct index_mailbox_row row;
+	char *path, *sig;
+	bool dirty, wrote = false;
+	int ret;
+
+	path = i_strdup_printf("%s/dovecot-uidlist", ctx->mb->control);
+	ret = maildir_uidlist_read(path, &ctx->ul, error_r);
+	free(path);
+	sig = NULL;
+	if (ret == 0)
+		ret = scan_dirs(ctx, &sig, &dirty);
 	if (ret < 0) {
 		free(sig);
 		*error_r = "Internal error reading the mailbox";
@@ -644,24 +840,29 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 		seed_from_index(ctx, &row);
 	assign_uids(ctx);
 	if (move_new) {
-		move_new_to_cur(ctx);
+		wrote = move_new_to_cur(ctx) > 0;
 		cleanup_tmp(ctx->mb);
 	}
 	else {
 		for (unsigned int i = 0; i < ctx->count; i++)
 			ctx->left_in_new |= ctx->entries[i].in_new;
 	}
-	if ((ctx->uidlist_changed || !ctx->ul.exists ||
-	     ctx->ul.uidvalidity == 0) && write_uidlist(ctx) < 0) {
-		free(sig);
-		index_mailbox_row_free(&row);
-		*error_r = "Internal error writing dovecot-uidlist";
-		return -1;
+	if (ctx->uidlist_changed || !ctx->ul.exists ||
+	    ctx->ul.uidvalidity == 0) {
+		if (write_uidlist(ctx) < 0) {
+			free(sig);
+			index_mailbox_row_free(&row);
+			*error_r = "Internal error writing dovecot-uidlist";
+			return -1;
+		}
+		wrote = true;
 	}
-	if (ctx->uidlist_changed || move_new) {
-		/* our own writes changed the stamps */
+	if (wrote) {
+		/* our own writes changed the stamps: a foreign change since
+		   the scan hides behind them until the deadline */
 		free(sig);
 		sig = make_sig(ctx->mb, &dirty);
+		dirty = true;
 	}
 	ret = index_db_begin(user, true);
 	if (ret == 0) {
@@ -672,8 +873,8 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 	}
 	if (ret == 0) {
 		free(row.sig);
-		row.sig = dirty ? i_strdup("") :
-			i_strdup_printf("%s%s", sig, ctx->left_in_new ? "n" : "");
+		row.sig = sig_build(sig, ctx->left_in_new, !dirty ? 0 :
+				    now_nsecs() + SIG_VERIFY_NSECS);
 		ret = index_mailbox_update(user, &row);
 	}
 	if (ret == 0)
@@ -710,10 +911,7 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 	}
 	sig = make_sig(mb, &dirty);
 	ret = index_mailbox_get(user, mb->dir, false, &row);
-	if (ret > 0 && !force && row.sig[0] != '\0' &&
-	    strncmp(row.sig, sig, strlen(sig)) == 0 &&
-	    (row.sig[strlen(sig)] == '\0' ||
-	     (!move_new && strcmp(row.sig + strlen(sig), "n") == 0))) {
+	if (ret > 0 && !force && sig_matches(row.sig, sig, move_new)) {
 		*id_r = row.id;
 		index_mailbox_row_free(&row);
 		free(sig);

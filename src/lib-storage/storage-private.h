@@ -236,6 +236,23 @@ char *maildir_mbox_file(const struct maildir_mbox *mb, const char *name);
 int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 		 bool move_new, bool force, int64_t *id_r,
 		 const char **error_r);
+/* Our own change to a Maildir (the rule is at the top of
+   maildir-sync.c): take maildir_sync_stamps() before changing cur/,
+   new/ or dovecot-uidlist (caller frees), then, in the write
+   transaction that records the change in the index, call
+   maildir_sync_own_change() with the mailbox row (it updates row->sig
+   when the index matched the "before" stamps; returns 1 if it did,
+   the caller writes the row) or maildir_sync_own_change_update()
+   (reads and writes the row itself). added_to_new: a file was put in
+   new/ (read-write sessions still have to move it). */
+char *maildir_sync_stamps(const struct maildir_mbox *mb);
+int maildir_sync_own_change(struct mail_user *user,
+			    const struct maildir_mbox *mb,
+			    struct index_mailbox_row *row, const char *before,
+			    bool added_to_new);
+int maildir_sync_own_change_update(struct mail_user *user,
+				   const struct maildir_mbox *mb,
+				   const char *before);
 /* Keyword names of the bits of one file (space separated, "" if
    none). */
 char *maildir_sync_keywords_str(const struct maildir_keywords *kw,
@@ -282,6 +299,9 @@ struct mailbox {
 	/* index state the view last caught up with */
 	int64_t data_version;
 	uint64_t commit_count;
+	/* mailbox_get_status() of the view; false after any change */
+	bool status_valid;
+	struct mailbox_status status;
 };
 void mailbox_view_set_rec(struct view_rec *vr, const struct index_msg_row *row,
 			  bool recent);
