@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
@@ -69,14 +70,18 @@ static void services_free(struct master *m)
 				event_free(p->control_event);
 			if (p->control_fd >= 0)
 				close(p->control_fd);
+			free(p->user);
+			free(p->rip);
 			free(p);
 		}
+		free(s->binary_path);
 		if (s->throttle_timer != NULL)
 			event_free(s->throttle_timer);
 		free(s->name);
 		free(s);
 	}
 	m->services_count = 0;
+	process_table_deinit();
 }
 
 static bool log_is_syslog(const struct loft_settings *set)
@@ -156,6 +161,27 @@ static void check_users(struct master *m)
 	if (getpwnam(m->set->default_login_user) == NULL)
 		i_fatal("%s: default_login_user doesn't exist: %s",
 			m->set->config_path, m->set->default_login_user);
+}
+
+/* Every connection costs file descriptors: the login processes hold
+   client_limit clients (two fds each while proxying TLS), the master a
+   control socket per login process and the mail processes their client.
+   Raise the soft limit to the hard one, as far as the kernel allows;
+   every service inherits it. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t want = rl.rlim_max;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		/* RLIM_INFINITY above fs.nr_open: try the usual kernel max */
+		rl.rlim_cur = want > 1048576 ? 1048576 : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			i_warning("setrlimit(RLIMIT_NOFILE, %llu) failed: %m",
+				  (unsigned long long)rl.rlim_cur);
+	}
 }
 
 static void sig_terminate(evutil_socket_t sig, short what, void *ctx)
@@ -244,6 +270,10 @@ int main(int argc, char *argv[])
 	}
 	m.running_as_root = geteuid() == 0;
 	m.exe_dir = exe_dir();
+	raise_fd_limit();
+	m.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (m.null_fd < 0)
+		i_fatal("open(/dev/null) failed: %m");
 	check_users(&m);
 	create_base_dirs(&m);
 	m.log_relay_fd = -1;
@@ -333,6 +363,7 @@ int main(int argc, char *argv[])
 	event_base_free(m.base);
 	close(m.snapshot_fd);
 	close(m.log_fd);
+	close(m.null_fd);
 	free(m.exe_dir);
 	settings_free(&m.set);
 	return 0;

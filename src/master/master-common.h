@@ -28,7 +28,8 @@ struct master_listener_fd {
 struct service;
 
 struct service_process {
-	struct service_process *next;
+	struct service_process *prev, *next; /* service->processes */
+	struct service_process *hash_next;   /* process-table.c pid hash */
 	struct service *service;
 	pid_t pid;
 	int control_fd;       /* login processes: SEQPACKET to the master */
@@ -42,6 +43,7 @@ struct service {
 	char *name;
 	enum service_kind kind;
 	const char *binary;   /* "loft-login" ... */
+	char *binary_path;    /* resolved once (master_binary_path) */
 	const struct service_settings *set; /* may be NULL for defaults */
 	struct master_listener_fd *listeners;
 	unsigned int listeners_count;
@@ -60,6 +62,7 @@ struct master {
 	struct event_base *base;
 	int snapshot_fd;       /* memfd with the settings snapshot */
 	int log_fd;
+	int null_fd;           /* /dev/null, for children's unused fds */
 	int log_relay_fd;      /* log_path = syslog: read end of the log pipe */
 	string_t *log_relay_buf;
 	bool running_as_root;
@@ -82,10 +85,25 @@ void services_start(struct master *m);
 void service_process_ensure(struct service *service);
 void services_sigchld(struct master *m);
 void services_kill(struct master *m, int sig);
-/* Spawn a post-login session from a login process's request. */
-void session_start(struct master *m, struct service_process *login,
-		   struct ipc_msg *msg);
 /* Resolve a service binary (build tree or libexec). Caller frees. */
 char *master_binary_path(struct master *m, const char *binary);
+
+/* process-table.c: O(1) bookkeeping of children. attach links proc into
+   service->processes (process_count++), the pid hash and, when proc->user
+   and proc->rip are set, the per (service, user, rip) session count;
+   detach undoes all of it (the caller frees proc). */
+void service_process_attach(struct service *service,
+			    struct service_process *proc);
+void service_process_detach(struct service_process *proc);
+struct service_process *service_process_lookup(pid_t pid);
+/* Live sessions of service for user from rip. */
+unsigned int service_userip_count(const struct service *service,
+				  const char *user, const char *rip);
+void process_table_deinit(void);
+
+/* session.c: start a post-login mail session (imap, pop3) for a login
+   process's SESSION_START request; replies SESSION_STARTED. */
+void session_start(struct master *m, struct service_process *login,
+		   struct ipc_msg *msg);
 
 #endif

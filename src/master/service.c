@@ -79,9 +79,12 @@ static void child_setup_fds(struct master *m, int client_fd, int control_fd,
 			    listeners[i].unix_socket ? "+unix" : "");
 	}
 	int first_free = MASTER_LISTEN_FD_FIRST + (int)listeners_count;
-	/* close everything else, incl. the temporary copies */
-	for (int fd = first_free; fd < 1024; fd++)
-		close(fd);
+	/* close everything else, incl. the temporary copies (also above
+	   1024: RLIMIT_NOFILE is raised at startup) */
+	if (close_range((unsigned int)first_free, ~0U, 0) < 0) {
+		for (int fd = first_free; fd < 1024; fd++)
+			close(fd);
+	}
 	for (int fd = 0; fd < first_free; fd++)
 		fcntl(fd, F_SETFD, 0);
 }
@@ -173,7 +176,6 @@ static void service_process_spawn(struct service *service)
 		child_exec(m, service->binary);
 	}
 	struct service_process *proc = i_new(struct service_process, 1);
-	proc->service = service;
 	proc->pid = pid;
 	proc->control_fd = -1;
 	proc->available = true;
@@ -186,9 +188,7 @@ static void service_process_spawn(struct service *service)
 						service_control_input, proc);
 		event_add(proc->control_event, NULL);
 	}
-	proc->next = service->processes;
-	service->processes = proc;
-	service->process_count++;
+	service_process_attach(service, proc);
 }
 
 static unsigned int service_available_count(struct service *service)
@@ -288,47 +288,40 @@ static void service_control_input(evutil_socket_t fd, short what, void *ctx)
 
 static void service_child_exited(struct master *m, pid_t pid, int status)
 {
-	for (unsigned int i = 0; i < m->services_count; i++) {
-		struct service *service = m->services[i];
-		struct service_process **pp = &service->processes;
-		for (; *pp != NULL; pp = &(*pp)->next) {
-			struct service_process *proc = *pp;
-			if (proc->pid != pid)
-				continue;
-			*pp = proc->next;
-			service->process_count--;
-			bool crashed = false;
-			if (WIFSIGNALED(status)) {
-				crashed = WTERMSIG(status) != SIGTERM || !m->shutting_down;
-				if (crashed)
-					i_error("service(%s): child %d killed with signal %d",
-						service->name, (int)pid, WTERMSIG(status));
-			} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-				crashed = true;
-				i_error("service(%s): child %d returned error %d",
-					service->name, (int)pid, WEXITSTATUS(status));
-			}
-			bool quick = time(NULL) - proc->started < SERVICE_THROTTLE_SECS;
-			service_process_free(proc);
-			if (crashed && service->kind != SERVICE_KIND_MAIL && quick) {
-				if (++service->crash_count >= SERVICE_MAX_QUICK_CRASHES &&
-				    service->throttle_timer == NULL) {
-					i_error("service(%s): command startup failed, "
-						"throttling for %d secs", service->name,
-						SERVICE_THROTTLE_SECS);
-					struct timeval tv = { SERVICE_THROTTLE_SECS, 0 };
-					service->throttle_timer = evtimer_new(
-						m->base, service_throttle_end, service);
-					evtimer_add(service->throttle_timer, &tv);
-					service->crash_count = 0;
-				}
-			} else if (!crashed) {
-				service->crash_count = 0;
-			}
-			service_process_ensure(service);
-			return;
-		}
+	struct service_process *proc = service_process_lookup(pid);
+	if (proc == NULL)
+		return; /* e.g. a session child that failed before its exec */
+	struct service *service = proc->service;
+	service_process_detach(proc);
+	bool crashed = false;
+	if (WIFSIGNALED(status)) {
+		crashed = WTERMSIG(status) != SIGTERM || !m->shutting_down;
+		if (crashed)
+			i_error("service(%s): child %d killed with signal %d",
+				service->name, (int)pid, WTERMSIG(status));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		crashed = true;
+		i_error("service(%s): child %d returned error %d",
+			service->name, (int)pid, WEXITSTATUS(status));
 	}
+	bool quick = time(NULL) - proc->started < SERVICE_THROTTLE_SECS;
+	service_process_free(proc);
+	if (crashed && service->kind != SERVICE_KIND_MAIL && quick) {
+		if (++service->crash_count >= SERVICE_MAX_QUICK_CRASHES &&
+		    service->throttle_timer == NULL) {
+			i_error("service(%s): command startup failed, "
+				"throttling for %d secs", service->name,
+				SERVICE_THROTTLE_SECS);
+			struct timeval tv = { SERVICE_THROTTLE_SECS, 0 };
+			service->throttle_timer = evtimer_new(
+				m->base, service_throttle_end, service);
+			evtimer_add(service->throttle_timer, &tv);
+			service->crash_count = 0;
+		}
+	} else if (!crashed) {
+		service->crash_count = 0;
+	}
+	service_process_ensure(service);
 }
 
 void services_sigchld(struct master *m)
@@ -352,233 +345,4 @@ void services_start(struct master *m)
 {
 	for (unsigned int i = 0; i < m->services_count; i++)
 		service_process_ensure(m->services[i]);
-}
-
-/* --- post-login sessions --- */
-
-static bool session_uid_valid(struct master *m, uint32_t uid, uint32_t gid,
-			      const char **error_r)
-{
-	if (uid == 0) {
-		*error_r = "Mail access for users with UID 0 not permitted";
-		return false;
-	}
-	if (uid < m->set->first_valid_uid ||
-	    (m->set->last_valid_uid != 0 && uid > m->set->last_valid_uid)) {
-		*error_r = "Mail access for users with this UID not permitted "
-			"(see first_valid_uid in config file)";
-		return false;
-	}
-	if (gid < m->set->first_valid_gid ||
-	    (m->set->last_valid_gid != 0 && gid > m->set->last_valid_gid)) {
-		*error_r = "Mail access for users with this GID not permitted "
-			"(see first_valid_gid in config file)";
-		return false;
-	}
-	return true;
-}
-
-static int session_lookup_ids(struct master *m, struct ipc_msg *msg,
-			      uid_t *uid_r, gid_t *gid_r, const char **error_r)
-{
-	const char *uid_str = ipc_msg_get(msg, "uid");
-	const char *gid_str = ipc_msg_get(msg, "gid");
-	uint32_t uid, gid;
-
-	if (uid_str == NULL || uid_str[0] == '\0')
-		uid_str = m->set->mail_uid;
-	if (gid_str == NULL || gid_str[0] == '\0')
-		gid_str = m->set->mail_gid;
-	if (uid_str == NULL || uid_str[0] == '\0') {
-		if (m->running_as_root) {
-			*error_r = "User has no uid (set mail_uid or userdb uid)";
-			return -1;
-		}
-		*uid_r = getuid();
-		*gid_r = getgid();
-		return 0;
-	}
-	if (str_to_uint32(uid_str, &uid) < 0) {
-		struct passwd *pw = getpwnam(uid_str);
-		if (pw == NULL) {
-			*error_r = "Invalid uid in userdb";
-			return -1;
-		}
-		uid = pw->pw_uid;
-		if (gid_str == NULL || gid_str[0] == '\0')
-			gid = pw->pw_gid;
-	}
-	if (gid_str != NULL && gid_str[0] != '\0' &&
-	    str_to_uint32(gid_str, &gid) < 0) {
-		struct group *gr = getgrnam(gid_str);
-		if (gr == NULL) {
-			*error_r = "Invalid gid in userdb";
-			return -1;
-		}
-		gid = gr->gr_gid;
-	} else if (gid_str == NULL || gid_str[0] == '\0') {
-		struct passwd *pw = getpwuid(uid);
-		gid = pw != NULL ? pw->pw_gid : uid;
-	}
-	if (!m->running_as_root) {
-		if (uid != getuid()) {
-			*error_r = "Can't change to the user's uid when not running as root";
-			return -1;
-		}
-		*uid_r = uid;
-		*gid_r = getgid();
-		return 0;
-	}
-	if (!session_uid_valid(m, uid, gid, error_r))
-		return -1;
-	*uid_r = uid;
-	*gid_r = gid;
-	return 0;
-}
-
-static void session_reply_code(struct service_process *login, bool ok,
-			       pid_t pid, const char *reason, const char *code)
-{
-	struct ipc_msg *reply = ipc_msg_create(IPC_MSG_SESSION_STARTED);
-	ipc_msg_add(reply, "status", ok ? "ok" : "fail");
-	if (ok)
-		ipc_msg_addf(reply, "pid", "%d", (int)pid);
-	else
-		ipc_msg_add(reply, "reason", reason);
-	/* code: a failure the client may be told about ("userip") */
-	if (code != NULL)
-		ipc_msg_add(reply, "code", code);
-	if (ipc_send(login->control_fd, reply) < 0)
-		i_error("service(%s): can't reply to login process: %m",
-			login->service->name);
-	ipc_msg_free(&reply);
-}
-
-static void session_reply(struct service_process *login, bool ok, pid_t pid,
-			  const char *reason)
-{
-	session_reply_code(login, ok, pid, reason, NULL);
-}
-
-/* Live sessions of the service for this user from this IP. */
-static unsigned int session_userip_count(struct service *service,
-					 const char *user, const char *rip)
-{
-	unsigned int n = 0;
-	for (struct service_process *p = service->processes; p != NULL;
-	     p = p->next) {
-		if (p->user != NULL && p->rip != NULL &&
-		    strcmp(p->user, user) == 0 && strcmp(p->rip, rip) == 0)
-			n++;
-	}
-	return n;
-}
-
-static void session_setenv(struct ipc_msg *msg, const char *key, const char *env)
-{
-	const char *value = ipc_msg_get(msg, key);
-	if (value != NULL)
-		setenv(env, value, 1);
-	else
-		unsetenv(env);
-}
-
-void session_start(struct master *m, struct service_process *login,
-		   struct ipc_msg *msg)
-{
-	const char *service_name = ipc_msg_get(msg, "service");
-	const char *user = ipc_msg_get(msg, "user");
-	const char *error;
-	uid_t uid;
-	gid_t gid;
-
-	if (service_name == NULL || user == NULL || msg->fd < 0 ||
-	    (strcmp(service_name, "imap") != 0 && strcmp(service_name, "pop3") != 0)) {
-		i_error("service(%s): invalid session request", login->service->name);
-		session_reply(login, false, 0, "Internal error");
-		return;
-	}
-	struct service *service = service_find(m, service_name);
-	if (service == NULL) {
-		session_reply(login, false, 0, "Service not enabled");
-		return;
-	}
-	if (service->process_count >= service->process_limit) {
-		i_warning("service(%s): process_limit (%u) reached, client "
-			  "connections are being dropped", service->name,
-			  service->process_limit);
-		session_reply(login, false, 0, "Maximum number of connections reached");
-		return;
-	}
-	/* as Dovecot's anvil: per service, user and remote IP */
-	const char *rip = ipc_msg_get(msg, "rip");
-	unsigned int userip_limit = m->set->mail_max_userip_connections;
-	if (userip_limit > 0 && rip != NULL && rip[0] != '\0' &&
-	    session_userip_count(service, user, rip) >= userip_limit) {
-		char *reason = i_strdup_printf("Maximum number of connections "
-			"from user+IP exceeded (mail_max_userip_connections=%u)",
-			userip_limit);
-		session_reply_code(login, false, 0, reason, "userip");
-		free(reason);
-		return;
-	}
-	if (session_lookup_ids(m, msg, &uid, &gid, &error) < 0) {
-		i_error("%s(%s): %s", service_name, user, error);
-		session_reply(login, false, 0, error);
-		return;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		i_error("service(%s): fork() failed: %m", service->name);
-		session_reply(login, false, 0, "Internal error");
-		return;
-	}
-	if (pid == 0) {
-		string_t *lenv = str_new(16);
-		child_setup_fds(m, msg->fd, -1, NULL, 0, lenv);
-		setenv("LOFT_SERVICE", service->name, 1);
-		unsetenv("LOFT_LISTENERS");
-		session_setenv(msg, "user", "LOFT_USER");
-		session_setenv(msg, "home", "LOFT_HOME");
-		session_setenv(msg, "mail", "LOFT_MAIL");
-		session_setenv(msg, "rip", "LOFT_RIP");
-		session_setenv(msg, "lip", "LOFT_LIP");
-		session_setenv(msg, "rport", "LOFT_RPORT");
-		session_setenv(msg, "lport", "LOFT_LPORT");
-		session_setenv(msg, "session", "LOFT_SESSION");
-		session_setenv(msg, "tag", "LOFT_TAG");
-		session_setenv(msg, "input", "LOFT_INPUT");
-		session_setenv(msg, "mech", "LOFT_MECH");
-		session_setenv(msg, "secured", "LOFT_SECURED");
-		session_setenv(msg, "tls", "LOFT_TLS");
-		session_setenv(msg, "userdb", "LOFT_USERDB");
-		const char *home = ipc_msg_get(msg, "home");
-		if (home != NULL)
-			setenv("HOME", home, 1);
-		setenv("USER", user, 1);
-		if (m->running_as_root) {
-			struct passwd *pw = getpwuid(uid);
-			if ((pw != NULL ? initgroups(pw->pw_name, gid) :
-			     setgroups(1, &gid)) < 0 || setgid(gid) < 0)
-				i_fatal("%s(%s): setgid(%u) failed: %m", service_name,
-					user, (unsigned int)gid);
-			if (setuid(uid) < 0)
-				i_fatal("%s(%s): setuid(%u) failed: %m", service_name,
-					user, (unsigned int)uid);
-		}
-		if (home != NULL && chdir(home) < 0)
-			(void)chdir("/");
-		child_exec(m, service->binary);
-	}
-	struct service_process *proc = i_new(struct service_process, 1);
-	proc->service = service;
-	proc->pid = pid;
-	proc->control_fd = -1;
-	proc->started = time(NULL);
-	proc->user = i_strdup(user);
-	proc->rip = rip == NULL ? NULL : i_strdup(rip);
-	proc->next = service->processes;
-	service->processes = proc;
-	service->process_count++;
-	session_reply(login, true, pid, NULL);
 }
