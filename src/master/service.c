@@ -134,7 +134,9 @@ static void service_process_spawn(struct service *service)
 	struct master *m = master;
 	int sp[2] = { -1, -1 };
 
-	if (service->kind == SERVICE_KIND_LOGIN &&
+	/* login and lmtp processes report busy/available on it */
+	if ((service->kind == SERVICE_KIND_LOGIN ||
+	     service->kind == SERVICE_KIND_LMTP) &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		i_error("service(%s): socketpair() failed: %m", service->name);
 		return;
@@ -217,7 +219,8 @@ void service_process_ensure(struct service *service)
 	unsigned int want = service->process_min_avail;
 	if (want == 0)
 		want = 1;
-	if (service->kind != SERVICE_KIND_LOGIN)
+	if (service->kind != SERVICE_KIND_LOGIN &&
+	    service->kind != SERVICE_KIND_LMTP)
 		want = 1;
 	while (service_available_count(service) < want) {
 		if (service->process_count >= service->process_limit) {
