@@ -11,7 +11,8 @@ Environment: SECS=N shortens every timed scenario to N seconds and LMTP to
 a 2000-message subset (quick mode); RUNS=N (3); KEEP=1 keeps the temp dir;
 SCENARIOS="imap20 ..." a subset; IDLE_CONNS=N idle connections for idle10k
 (10000, quick 2000); BIG_MSGS=N messages in the big100k mailbox (100000,
-quick 20000).
+quick 20000); IDLE_RUNS=N runs of idle10k (1); RESULTS_NAME=name writes
+bench/results/name.json instead of <date>[-quick].json.
 """
 import datetime
 import json
@@ -53,6 +54,9 @@ IDLE_CONNS = int(os.environ.get("IDLE_CONNS") or (2000 if QUICK else 10000))
 IDLE_PER_USER = 10   # connections per idle user (all from 127.0.0.1)
 IDLE_USERS = max(1, (IDLE_CONNS + IDLE_PER_USER - 1) // IDLE_PER_USER)
 IDLE_MSGS = 10       # messages per idle user's INBOX
+# 10k logins take ~100 s per server: one run each unless IDLE_RUNS says
+# otherwise (memory per connection hardly varies between runs)
+IDLE_RUNS = int(os.environ.get("IDLE_RUNS") or 1)
 BIG_MSGS = int(os.environ.get("BIG_MSGS") or (20000 if QUICK else 100000))
 ONLY = os.environ.get("SCENARIOS", "").split()
 # 10k connections: fds for the load generator and both servers' masters
@@ -325,12 +329,12 @@ def scenarios():
          "plaintext",
          lambda s, run: ["-m", "imap", "-p", str(s.ports["imap"]),
                          "-c", "200", "-u", "user", "-U", str(IMAP_USERS),
-                         "-C", sa, "-t", str(SECS), "-r", str(run)],
+                         "-C", sa, "-t", short, "-r", str(run)],
          IMAP_METRICS),
         ("imaps20", "IMAP mixed workload, 20 clients, implicit TLS (imaps)",
          lambda s, run: ["-m", "imap", "-s", "-p", str(s.ports["imaps"]),
                          "-c", "20", "-u", "user", "-U", "20", "-C", sa,
-                         "-t", str(SECS), "-r", str(run)],
+                         "-t", short, "-r", str(run)],
          IMAP_METRICS),
         ("lmtp", "LMTP delivery of the spamassassin corpus%s, 4 connections,"
          " mail_fsync=optimized, at most %d s a run" % (
@@ -389,7 +393,8 @@ def scenarios():
           ("SEARCH FROM s", "search_from_s", "lower"),
           ("SEARCH SUBJECT s", "search_subject_s", "lower"),
           ("SEARCH BODY s", "search_body_s", "lower"),
-          ("server CPU s (all)", "server_cpu_s", "lower")]),
+          ("server CPU s cold SELECT", "cold_cpu_s", "lower"),
+          ("server CPU s warm cmds", "server_cpu_s", "lower")]),
     ]
 
 
@@ -500,29 +505,13 @@ class BigMailbox:
                 ("search_body", 'SEARCH BODY "unsubscribe"')]
 
     def run(self, server, run):
-        md = os.path.join(server.dir, "home", "big1", "Maildir")
-        # no index of any kind: both keep theirs (dovecot-uidlist,
-        # dovecot.index*, loft.index.sqlite*) at the Maildir's top
-        for fn in os.listdir(md):
-            if fn.startswith("dovecot") or fn.startswith("loft"):
-                os.unlink(os.path.join(md, fn))
         pid = server.proc.pid
         res = {"errors": 0}
+        if run == 1:
+            cpu0 = tree_cpu(pid)
+            self.cold(server, res)
+            res["cold_cpu_s"] = tree_cpu(pid) - cpu0
         cpu0 = tree_cpu(pid)
-        c = ImapClient(server.ports["imap"])
-        c.command("LOGIN big1 %s" % PASSWORD)
-        t = time.monotonic()
-        untagged, _ = c.command("SELECT INBOX")
-        res["cold_select_s"] = time.monotonic() - t
-        exists = [int(l.split()[1]) for l in untagged
-                  if l.endswith(b" EXISTS")]
-        res["exists"] = exists[-1] if exists else 0
-        if res["exists"] != BIG_MSGS:
-            res["errors"] += 1
-            sys.stderr.write("  %s: cold SELECT: %d EXISTS, want %d\n" % (
-                server.name, res["exists"], BIG_MSGS))
-        c.command("LOGOUT")
-        c.close()
         c = ImapClient(server.ports["imap"])
         c.command("LOGIN big1 %s" % PASSWORD)
         t = time.monotonic()
@@ -546,10 +535,11 @@ class BigMailbox:
         c.command("LOGOUT")
         c.close()
         res["server_cpu_s"] = tree_cpu(pid) - cpu0
-        sys.stderr.write("  %s run %d big: cold SELECT %.2f s, SELECT %.2f s, "
-                         "FETCH %.2f s, SEARCH from %.2f s (%d), subject "
-                         "%.2f s (%d), body %.2f s (%d), server cpu %.1f s\n"
-                         % (server.name, run, res["cold_select_s"],
+        sys.stderr.write("  %s run %d big: %sSELECT %.2f s, FETCH %.2f s, "
+                         "SEARCH from %.2f s (%d hits), subject %.2f s (%d), "
+                         "body %.2f s (%d), server cpu %.1f s\n"
+                         % (server.name, run, "cold SELECT %.2f s, " %
+                            res["cold_select_s"] if run == 1 else "",
                             res["select_s"], res["fetch_s"],
                             res["search_from_s"], res["search_from_hits"],
                             res["search_subject_s"],
@@ -557,6 +547,29 @@ class BigMailbox:
                             res["search_body_s"], res["search_body_hits"],
                             res["server_cpu_s"]))
         return res
+
+    def cold(self, server, res):
+        """the first SELECT with no index of any kind: both keep theirs
+        (dovecot-uidlist, dovecot.index*, loft.index.sqlite*) at the
+        Maildir's top, which the setup leaves empty"""
+        md = os.path.join(server.dir, "home", "big1", "Maildir")
+        for fn in os.listdir(md):
+            if fn.startswith("dovecot") or fn.startswith("loft"):
+                os.unlink(os.path.join(md, fn))
+        c = ImapClient(server.ports["imap"])
+        c.command("LOGIN big1 %s" % PASSWORD)
+        t = time.monotonic()
+        untagged, _ = c.command("SELECT INBOX")
+        res["cold_select_s"] = time.monotonic() - t
+        exists = [int(l.split()[1]) for l in untagged
+                  if l.endswith(b" EXISTS")]
+        res["exists"] = exists[-1] if exists else 0
+        if res["exists"] != BIG_MSGS:
+            res["errors"] += 1
+            sys.stderr.write("  %s: cold SELECT: %d EXISTS, want %d\n" % (
+                server.name, res["exists"], BIG_MSGS))
+        c.command("LOGOUT")
+        c.close()
 
 
 class OpensslServer:
@@ -693,11 +706,13 @@ def main():
                 loadgen(s, ["-m", "imap", "-p", str(s.ports["imap"]),
                             "-c", str(IMAP_USERS), "-u", "user",
                             "-U", str(IMAP_USERS), "-o", "0", "-1",
-                            "-t", "120"], s.name + " warm-up")
+                            "-C", SA_DIR, "-t", "120"], s.name + " warm-up")
             if wanted("idle10k"):
-                loadgen(s, ["-m", "imap", "-p", str(s.ports["imap"]),
+                # one connection per idle user, at most 100 logging in at
+                # once (as in idle10k itself)
+                loadgen(s, ["-m", "idle", "-p", str(s.ports["imap"]),
                             "-c", str(IDLE_USERS), "-u", "idle",
-                            "-U", str(IDLE_USERS), "-o", "0", "-1",
+                            "-U", str(IDLE_USERS), "-R", "100", "-S", "0",
                             "-t", "300"], s.name + " warm-up")
             loadgen(s, ["-m", "pop3", "-p", str(s.ports["pop3"]), "-c", "4",
                         "-u", "pop", "-U", str(POP_USERS), "-t", "2"],
@@ -713,7 +728,8 @@ def main():
                 extra[0].start()
             raw = {srv.name: [] for srv in servers + extra}
             try:
-                for run in range(1, RUNS + 1):
+                for run in range(1, (IDLE_RUNS if name == "idle10k"
+                                     else RUNS) + 1):
                     order = servers + extra if run % 2 == 1 else \
                         servers[::-1] + extra
                     for s in order:
@@ -747,9 +763,11 @@ def main():
                     x.stop()
             med = {}
             for srv in raw:
-                med[srv] = {key: statistics.median(r[key] for r in raw[srv])
+                # (big100k's cold SELECT is in run 1 only)
+                med[srv] = {key: statistics.median(r[key] for r in raw[srv]
+                                                   if key in r)
                             for _, key, _ in metrics
-                            if all(key in r for r in raw[srv])}
+                            if any(key in r for r in raw[srv])}
                 med[srv]["errors"] = sum(r["errors"] for r in raw[srv])
             results["scenarios"][name] = {
                 "description": desc,
@@ -804,6 +822,15 @@ def main():
                          "%.2f" % lv, "%.2f" % dv, "%.2f" % ratio))
         print(fmt % (name, "errors (all runs)", sc["median"]["loft"]["errors"],
                      sc["median"]["dovecot"]["errors"], ""))
+    sc = results["scenarios"].get("big100k")
+    if sc and "failed" not in sc:
+        # the same mailbox: both should find the same messages
+        for key, cmd in BigMailbox.SEARCHES:
+            hits = {srv: [r.get(key + "_hits") for r in sc["runs"][srv]]
+                    for srv in ("loft", "dovecot")}
+            if hits["loft"] != hits["dovecot"]:
+                print("big100k: %s: loft found %s, Dovecot %s messages" % (
+                    cmd, hits["loft"], hits["dovecot"]))
     sc = results["scenarios"].get("tlshs")
     if sc and "failed" not in sc:
         ref = sc["openssl_reference"]
@@ -831,8 +858,9 @@ def main():
                       if lo["server_cpu_ms_per_op"] else float("nan")))
     outdir = os.path.join(HERE, "results")
     os.makedirs(outdir, exist_ok=True)
-    out = os.path.join(outdir, datetime.date.today().isoformat() +
-                       ("-quick" if QUICK else "") + ".json")
+    out = os.path.join(outdir, (os.environ.get("RESULTS_NAME") or (
+        datetime.date.today().isoformat() + ("-quick" if QUICK else ""))) +
+        ".json")
     with open(out, "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
