@@ -1,6 +1,5 @@
 /* Password schemes: verify and generate, Dovecot-compatible. */
 #include "password-scheme.h"
-#include "sha-crypt.h"
 
 #include <crypt.h>
 #include <stdlib.h>
@@ -91,16 +90,11 @@ static bool str_equals_timing_safe(const char *a, size_t a_len,
 	return mem_equals_timing_safe(a, b, a_len);
 }
 
-/* crypt(3) via libxcrypt's reentrant crypt_rn(); SHA256-CRYPT and
-   SHA512-CRYPT with OpenSSL's faster SHA-2 (sha-crypt.h), same result.
-   Appends the result to out. Returns 0, or -1 if the setting is
-   invalid. */
+/* crypt(3) via libxcrypt's reentrant crypt_rn(). Appends the result to
+   out. Returns 0, or -1 if the setting is invalid. */
 static int crypt_hash(const char *plaintext, const char *setting,
 		      string_t *out)
 {
-	if (sha_crypt_hash(plaintext, setting, out) == 0)
-		return 0;
-
 	struct crypt_data *data = i_new(struct crypt_data, 1);
 	const char *res = crypt_rn(plaintext, setting, data, sizeof(*data));
 	int ret = -1;
