@@ -2,7 +2,9 @@
 # `make bench`: build loft optimized, make sure Debian's Dovecot is there,
 # and run bench/bench.py (loft beside a private Dovecot instance).
 # SECS=N for a quick run (every timed scenario N seconds, LMTP 2000
-# messages); RUNS=N (default 3); SCENARIOS="imap20 lmtp tls pop3".
+# messages, idle10k 2000 connections, big100k 20000 messages); RUNS=N
+# (default 3); SCENARIOS="imap20 imap200 imaps20 lmtp tls tlshs pop3 pop3s
+# idle10k big100k" (a subset); IDLE_CONNS=N, BIG_MSGS=N, IDLE_RUNS=N.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BENCHBUILD:-../build-bench}
