@@ -15,10 +15,7 @@ int mail_user_prepare_reuse(struct mail_user *user, const char **error_r)
 		*error_r = "index found corrupt";
 		return -1;
 	}
-	if (user->db == NULL || index_db_check_replaced(user) < 0) {
-		*error_r = "index can't be reopened";
-		return -1;
-	}
+	/* first: a removed Maildir also takes the index directory */
 	if (maildir_mbox_resolve(user, "INBOX", &inbox, error_r) < 0)
 		return -1;
 	exists = maildir_mbox_exists(&inbox);
@@ -26,6 +23,10 @@ int mail_user_prepare_reuse(struct mail_user *user, const char **error_r)
 	if (!exists) {
 		/* mail_user_open() creates it again */
 		*error_r = "INBOX was removed";
+		return -1;
+	}
+	if (user->db == NULL || index_db_check_replaced(user) < 0) {
+		*error_r = "index can't be reopened";
 		return -1;
 	}
 	return 0;

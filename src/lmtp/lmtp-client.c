@@ -76,11 +76,14 @@ static void lmtp_client_destroy(struct lmtp_client *client, const char *reason)
 	if (client->ev_close != NULL)
 		event_free(client->ev_close);
 	bufferevent_free(client->bev);
-	client->server->connection_count--;
+	struct lmtp_server *server = client->server;
+	server->connection_count--;
 	free(client->lhlo);
 	free(client->rip);
 	free(client->session_id);
 	free(client);
+	if (server->connection_closed != NULL)
+		server->connection_closed(server);
 }
 
 /* Bytes not yet handed to the kernel (with TLS: also those under the

@@ -28,6 +28,9 @@ struct lmtp_server {
 	char *hostname;
 	unsigned int connection_count;
 	bool running_as_root;
+	/* called after a connection is gone (connection_count is already
+	   decremented); may be NULL */
+	void (*connection_closed)(struct lmtp_server *server);
 };
 
 struct lmtp_recipient {

@@ -18,7 +18,7 @@ import time
 from loftserver import LoftServer
 from lmtpclient import LMTP, to_wire
 from faultutil import (IMAP, IMAPError, children, mailbox_listing, maildir_files,
-                       process_age, status, wait_for)
+                       proc_name, process_age, status, wait_for)
 
 ROUNDS = int(os.environ.get("LOFT_FAULT_ROUNDS", "50"))
 ROUND_SECS = 0.45
@@ -217,12 +217,36 @@ def killer(server, rng, kill_master, log):
         pass
 
 
+def session_members(sid):
+    """{pid: binary name} of the living processes of session sid (the
+    server runs in its own session, start_new_session)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            name = proc_name(int(entry))
+            if name:
+                out[int(entry)] = name.replace(" (deleted)", "")
+    return out
+
+
 def restart_after_master_kill(server, old_kids):
+    sid = server.proc.pid
     server.proc.wait(timeout=10)
     server.proc.stdout.close()
     # the services holding listeners must go away with the master,
     # or the new master can't bind its ports
     holders = [p for p, n in old_kids.items() if n != "loft-imap"]
+    # and those the master started during the round (loft-lmtp runs one
+    # process per connection): they are still in its session
+    holders += [p for p, n in session_members(sid).items()
+                if n != "loft-imap" and p not in holders]
 
     def gone():
         for p in holders:
