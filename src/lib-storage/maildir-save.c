@@ -144,10 +144,55 @@ static int map_keywords(struct mail_user *user,
 	return ret;
 }
 
+/* Flushes left for after the dovecot-uidlist lock is released: the
+   new/ and cur/ directories that got renames and the dovecot-uidlist
+   that got our lines. The caller replies only after they are done, so
+   the rule "acknowledged = on disk" holds, but other deliveries to the
+   mailbox don't wait for our flushes while we hold the lock. */
+struct maildir_save_flush {
+	int dir_fds[2];   /* new/, cur/; -1 = none */
+	int uidlist_fd;   /* -1 = none */
+};
+
+static void save_flush_init(struct maildir_save_flush *fl)
+{
+	fl->dir_fds[0] = fl->dir_fds[1] = -1;
+	fl->uidlist_fd = -1;
+}
+
+/* Do the flushes (if ok) and close. Returns -1 if a flush of
+   dovecot-uidlist failed (the UID may not be on disk). */
+static int save_flush_finish(struct maildir_save_flush *fl, bool ok,
+			     const char *ul_path)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < N_ELEMENTS(fl->dir_fds); i++) {
+		if (fl->dir_fds[i] < 0)
+			continue;
+		if (ok && fsync(fl->dir_fds[i]) < 0 && errno != EINVAL)
+			i_error("fsync(%s/%s) failed: %s", ul_path,
+				i == 0 ? "../new" : "../cur", strerror(errno));
+		(void)close(fl->dir_fds[i]);
+		fl->dir_fds[i] = -1;
+	}
+	if (fl->uidlist_fd >= 0) {
+		if (ok && fdatasync(fl->uidlist_fd) < 0) {
+			i_error("fdatasync(%s) failed: %s", ul_path,
+				strerror(errno));
+			ret = -1;
+		}
+		(void)close(fl->uidlist_fd);
+		fl->uidlist_fd = -1;
+	}
+	return ret;
+}
+
 static int move_into_place(struct mail_user *user,
 			   const struct maildir_mbox *mb,
 			   struct maildir_save_item *items, unsigned int count,
 			   const uint32_t *bits, char **fnames,
+			   struct maildir_save_flush *flush,
 			   const char **error_r)
 {
 	bool used_new = false, used_cur = false;
@@ -178,14 +223,19 @@ static int move_into_place(struct mail_user *user,
 	}
 	if (user->fsync != FSYNC_MODE_NEVER) {
 		char *d;
+		/* opened now, flushed after the unlock */
 		if (used_new) {
 			d = maildir_mbox_file(mb, "new");
-			(void)maildir_fsync_dir(d);
+			flush->dir_fds[0] = open(d, O_RDONLY | O_DIRECTORY);
+			if (flush->dir_fds[0] < 0)
+				(void)maildir_fsync_dir(d);
 			free(d);
 		}
 		if (used_cur) {
 			d = maildir_mbox_file(mb, "cur");
-			(void)maildir_fsync_dir(d);
+			flush->dir_fds[1] = open(d, O_RDONLY | O_DIRECTORY);
+			if (flush->dir_fds[1] < 0)
+				(void)maildir_fsync_dir(d);
 			free(d);
 		}
 	}
@@ -264,9 +314,11 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 	char *before = NULL;
 	unsigned int i, first;
 	bool fast, have_kw = false;
+	struct maildir_save_flush flush;
 	int64_t id;
 	int ret;
 
+	save_flush_init(&flush);
 	memset(&ul, 0, sizeof(ul));
 	memset(&kw, 0, sizeof(kw));
 	if (access(ul_path, F_OK) < 0) {
@@ -289,7 +341,7 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 	before = ret == 0 ? maildir_sync_stamps(mb) : NULL;
 	if (ret == 0)
 		ret = move_into_place(user, mb, items, count, bits, fnames,
-				      error_r);
+				      &flush, error_r);
 	if (ret == 0) {
 		first = ul.count;
 		for (i = 0; i < count; i++) {
@@ -303,6 +355,15 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 				ul.uidvalidity =
 					maildir_uidvalidity_next(user->loc.root);
 			ret = maildir_uidlist_write(ul_path, &ul, user->fsync);
+		} else if (user->fsync != FSYNC_MODE_NEVER && ul.exists &&
+			   ul.clean_end && ul.version == 3 &&
+			   ul.guid[0] != '\0' &&
+			   (flush.uidlist_fd = open(ul_path, O_RDONLY)) >= 0) {
+			/* a plain append (these are the conditions under
+			   which maildir_uidlist_append() doesn't rewrite):
+			   its fdatasync() comes after the unlock */
+			ret = maildir_uidlist_append(ul_path, &ul, first,
+						     FSYNC_MODE_NEVER);
 		} else {
 			ret = maildir_uidlist_append(ul_path, &ul, first,
 						     user->fsync);
@@ -319,6 +380,11 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 			*uidvalidity_r = ul.uidvalidity;
 	}
 	maildir_uidlist_unlock(mb->control);
+	/* the acknowledgement waits for these */
+	if (save_flush_finish(&flush, ret == 0, ul_path) < 0) {
+		*error_r = "Internal error writing dovecot-uidlist";
+		ret = -1;
+	}
 out:
 	for (i = 0; i < count; i++) {
 		free(fnames[i]);
