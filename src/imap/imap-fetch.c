@@ -312,7 +312,8 @@ static int fetch_load(struct fetch_message *msg)
 		msg->expunged = true;
 		return -1;
 	}
-	msg->parts = message_parse(msg->data, msg->size);
+	/* parsed only when an item needs the structure (fetch_parts()) */
+	msg->parts = NULL;
 	if (rec != NULL && msg->size <= FETCH_CACHE_MAX_SIZE) {
 		fetch_cache_clear();
 		fetch_cache.box_name = i_strdup(mailbox_name(box));
@@ -324,6 +325,17 @@ static int fetch_load(struct fetch_message *msg)
 		msg->cached = true;
 	}
 	return 0;
+}
+
+/* The loaded message's parse tree, parsed at the first need. */
+static const struct message_part *fetch_parts(struct fetch_message *msg)
+{
+	if (msg->parts == NULL) {
+		msg->parts = message_parse(msg->data, msg->size);
+		if (msg->cached)
+			fetch_cache.parts = msg->parts;
+	}
+	return msg->parts;
 }
 
 static int fetch_parsed(struct fetch_message *msg, enum fetch_type type,
@@ -339,11 +351,12 @@ static int fetch_parsed(struct fetch_message *msg, enum fetch_type type,
 	}
 	if (fetch_load(msg) < 0)
 		return -1;
+	const struct message_part *parts = fetch_parts(msg);
 	string_t *value = str_new(512);
 	if (type == FETCH_ENVELOPE)
-		imap_envelope_write(msg->data, msg->parts->header_size, value);
+		imap_envelope_write(msg->data, parts->header_size, value);
 	else
-		imap_bodystructure_write(msg->parts, msg->data,
+		imap_bodystructure_write(parts, msg->data,
 					 type == FETCH_BODYSTRUCTURE, value);
 	mailbox_cache_set(box, msg->seq, cache_fields[type], str_c(value));
 	str_append(dest, str_c(value));
@@ -392,32 +405,44 @@ static int fetch_write_section(struct fetch_message *msg,
 			       const struct fetch_item *item, string_t *dest)
 {
 	struct client *client = msg->client;
+	const unsigned char *data;
+	string_t *value = NULL;
+	size_t size;
 	const char *error;
 
 	if (fetch_load(msg) < 0)
 		return -1;
-	string_t *value = str_new(4096);
-	if (imap_msgpart_get(item->mp, msg->data, msg->size, msg->parts,
-			     value, &error) < 0) {
-		i_error("FETCH %s of message %u failed: %s", item->name,
-			msg->seq, error);
+	if (!item->partial && imap_msgpart_get_section(item->mp)[0] == '\0') {
+		/* BODY[] / RFC822: the message as it is, no copy */
+		data = msg->data;
+		size = msg->size;
+	} else {
+		value = str_new(4096);
+		if (imap_msgpart_get(item->mp, msg->data, msg->size,
+				     fetch_parts(msg), value, &error) < 0) {
+			i_error("FETCH %s of message %u failed: %s", item->name,
+				msg->seq, error);
+		}
+		data = str_data(value);
+		size = str_len(value);
 	}
 	str_append(dest, item->name);
 	if (item->partial)
 		str_printfa(dest, "<%llu>", (unsigned long long)item->origin);
-	str_printfa(dest, " {%zu}\r\n", str_len(value));
+	str_printfa(dest, " {%zu}\r\n", size);
 	/* the caller sends dest first; append the data after it */
 	client_send_raw(client, str_data(dest), str_len(dest));
-	client_send_raw(client, str_data(value), str_len(value));
+	client_send_raw(client, data, size);
 	str_truncate(dest, 0);
 	if (imap_msgpart_is_header_only(item->mp)) {
 		client->fetch_hdr_count++;
-		client->fetch_hdr_bytes += str_len(value);
+		client->fetch_hdr_bytes += size;
 	} else {
 		client->fetch_body_count++;
-		client->fetch_body_bytes += str_len(value);
+		client->fetch_body_bytes += size;
 	}
-	str_free(&value);
+	if (value != NULL)
+		str_free(&value);
 	return 0;
 }
 

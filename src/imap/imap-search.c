@@ -1,6 +1,8 @@
 /* SEARCH key parsing and matching. Flag, size, date and set keys use
    the index record; header/body keys read and parse the message once
-   per message, only when the tree gets to them. */
+   per message, only when the tree gets to them. Header keys (HEADER,
+   FROM, SUBJECT, SENT*, ...) match the header block kept in the
+   storage's parse cache, so that a repeated SEARCH reads no files. */
 #include "imap-search.h"
 #include "imap-util.h"
 #include "imap-seqset.h"
@@ -61,7 +63,17 @@ struct search_msg {
 	size_t size;
 	struct message_part *parts;
 	bool load_failed;
+	/* the header block (CRLF, as in data): points into data or to
+	   hdr_cached */
+	const unsigned char *hdr;
+	size_t hdr_size;
+	char *hdr_cached;
 };
+
+/* The header block of a message in the parse cache (CRLF line endings,
+   up to and including the empty line; never with NUL bytes). */
+#define SEARCH_CACHE_HEADER "imap.header"
+#define SEARCH_CACHE_HEADER_MAX_SIZE (64 * 1024)
 
 static void search_key_free(struct search_key *key)
 {
@@ -362,6 +374,32 @@ static int search_load(struct search_msg *msg)
 	return 0;
 }
 
+static int search_load_header(struct search_msg *msg)
+{
+	if (msg->hdr != NULL)
+		return 0;
+	if (msg->data == NULL && !msg->load_failed) {
+		msg->hdr_cached = mailbox_cache_get(msg->box, msg->seq,
+						    SEARCH_CACHE_HEADER);
+		if (msg->hdr_cached != NULL) {
+			msg->hdr = (const unsigned char *)msg->hdr_cached;
+			msg->hdr_size = strlen(msg->hdr_cached);
+			return 0;
+		}
+	}
+	if (search_load(msg) < 0)
+		return -1;
+	msg->hdr = msg->data;
+	msg->hdr_size = msg->parts->header_size;
+	if (msg->hdr_size <= SEARCH_CACHE_HEADER_MAX_SIZE &&
+	    memchr(msg->data, '\0', msg->hdr_size) == NULL) {
+		char *value = i_strndup(msg->data, msg->hdr_size);
+		mailbox_cache_set(msg->box, msg->seq, SEARCH_CACHE_HEADER, value);
+		free(value);
+	}
+	return 0;
+}
+
 /* Calendar day of t in the server's time zone, as 00:00 UTC. */
 static time_t local_day(time_t t)
 {
@@ -398,19 +436,25 @@ static bool search_match_content(struct search_key *key, struct search_msg *msg)
 {
 	time_t day;
 
-	if (search_load(msg) < 0)
-		return false;
-	size_t hdr_size = msg->parts->header_size;
 	switch (key->type) {
 	case SEARCH_SENTBEFORE:
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE:
-		if (imap_search_sent_date(msg->data, hdr_size, &day, NULL) < 0)
+		if (search_load_header(msg) < 0 ||
+		    imap_search_sent_date(msg->hdr, msg->hdr_size, &day,
+					  NULL) < 0)
 			return false;
 		return date_cmp(key->type, day, key->date);
 	case SEARCH_HEADER:
-		return imap_search_header(msg->data, hdr_size, key->field,
-					  key->value) > 0;
+		return search_load_header(msg) == 0 &&
+			imap_search_header(msg->hdr, msg->hdr_size, key->field,
+					   key->value) > 0;
+	default:
+		break;
+	}
+	if (search_load(msg) < 0)
+		return false;
+	switch (key->type) {
 	case SEARCH_BODY:
 		return imap_search_body(msg->data, msg->size, msg->parts,
 					key->value) > 0;
@@ -478,5 +522,6 @@ int imap_search_match(struct imap_search *search, struct mailbox *box,
 	if (msg.parts != NULL)
 		message_part_free(&msg.parts);
 	free(msg.data);
+	free(msg.hdr_cached);
 	return ret;
 }

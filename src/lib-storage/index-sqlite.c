@@ -151,8 +151,14 @@ static int try_open(struct mail_user *user)
 	if (rc != SQLITE_OK)
 		return index_db_error(user, rc, "open");
 	sqlite3_busy_timeout(user->db, INDEX_BUSY_TIMEOUT_MS);
+	/* No syncs: the index is a cache of the Maildir, dovecot-uidlist
+	   and dovecot-keywords (which are synced per mail_fsync). After a
+	   power loss it may have lost its last transactions (the next sync
+	   puts them back from the Maildir) or be corrupt (then it is
+	   rebuilt: index_db_recreate()). An application crash loses
+	   nothing in WAL mode. */
 	if (exec(user, "PRAGMA journal_mode=WAL") < 0 ||
-	    exec(user, "PRAGMA synchronous=NORMAL") < 0)
+	    exec(user, "PRAGMA synchronous=OFF") < 0)
 		return -1;
 	if (stat(user->db_path, &st) == 0 &&
 	    st.st_size <= INDEX_QUICK_CHECK_MAX_SIZE) {
@@ -192,6 +198,7 @@ static int try_open(struct mail_user *user)
 
 void index_db_close(struct mail_user *user)
 {
+	index_db_lazy_end(user);
 	finalize_all(user);
 	if (user->db != NULL)
 		sqlite3_close(user->db);
@@ -231,6 +238,7 @@ int index_db_check_replaced(struct mail_user *user)
 	struct stat st;
 	const char *error;
 
+	index_db_lazy_end(user);
 	if (user->db != NULL && user->txn_depth == 0 &&
 	    stat(user->db_path, &st) == 0 && st.st_ino == user->db_ino)
 		return 0;
@@ -260,8 +268,33 @@ int index_db_open(struct mail_user *user, const char **error_r)
 	return -1;
 }
 
+void index_db_lazy_read(struct mail_user *user)
+{
+	if (user->txn_depth > 0 || user->db == NULL)
+		return; /* inside a transaction already */
+	if (exec(user, "BEGIN") < 0)
+		return;
+	user->txn_depth = 1;
+	user->txn_failed = false;
+	user->lazy_read = true;
+}
+
+void index_db_lazy_end(struct mail_user *user)
+{
+	if (!user->lazy_read)
+		return;
+	user->lazy_read = false;
+	/* nested transactions inside it have ended by now */
+	user->txn_depth = 0;
+	(void)exec(user, user->txn_failed ? "ROLLBACK" : "COMMIT");
+}
+
 int index_db_begin(struct mail_user *user, bool write)
 {
+	/* a write must not upgrade an older snapshot (SQLITE_BUSY_SNAPSHOT);
+	   a read may share the lazy one */
+	if (write)
+		index_db_lazy_end(user);
 	if (user->txn_depth++ > 0)
 		return 0;
 	user->txn_failed = false;

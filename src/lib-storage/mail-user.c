@@ -480,6 +480,7 @@ static int rename_inbox(struct mail_user *user, struct maildir_mbox *inbox,
 	if (ret == 0) {
 		(void)maildir_sync(user, inbox, false, true, &id, error_r);
 		(void)maildir_sync(user, &dest, false, true, &id, error_r);
+		index_db_lazy_end(user);
 	}
 	maildir_mbox_free(&dest);
 	return ret;
@@ -601,6 +602,7 @@ int mail_user_mailbox_status(struct mail_user *user, const char *name,
 		*error_r = "Internal error: mail index failed";
 		ret = -1;
 	}
+	index_db_lazy_end(user);
 	maildir_mbox_free(&mb);
 	return ret;
 }

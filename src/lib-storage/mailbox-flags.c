@@ -98,7 +98,8 @@ static int store_rename(struct mailbox *box, struct view_rec *vr,
 		if (strcmp(from, to) == 0)
 			r = access(from, F_OK);
 		else {
-			res->before = maildir_sync_stamps(&box->mb);
+			res->before = maildir_sync_stamps(&box->mb,
+							  MAILDIR_SIG_CUR);
 			r = rename(from, to);
 		}
 		err = errno;

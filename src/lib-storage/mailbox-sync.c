@@ -96,6 +96,7 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly,
 		return -1;
 	}
 	mailbox_refresh_keywords(box);
+	index_db_lazy_end(user);
 	box->db_generation = user->db_generation;
 	box->data_version = -1;
 	*box_r = box;
@@ -281,6 +282,9 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	int64_t id;
 
 	drain_notify(box);
+	mailbox_cache_flush(box);
+	/* on success leaves a read transaction open (index_db_lazy_read()):
+	   the checks below share it */
 	if (maildir_sync(box->user, &box->mb, !box->readonly, false, &id,
 			 error_r) < 0)
 		return -1;
@@ -297,13 +301,16 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	if (dv >= 0 && dv == box->data_version &&
 	    box->commit_count == box->user->commit_count &&
 	    box->modseq != UINT64_MAX) {
+		index_db_lazy_end(box->user);
 		drain_notify(box);
 		return 0;
 	}
 	if (sync_view(box, cb, context, &first_new) < 0) {
+		index_db_lazy_end(box->user);
 		*error_r = "Internal error: mail index failed";
 		return -1;
 	}
+	index_db_lazy_end(box->user);
 	box->data_version = dv;
 	box->commit_count = box->user->commit_count;
 	box->status_valid = false;

@@ -89,6 +89,9 @@ void mailbox_close(struct mailbox **_box)
 	if (box == NULL)
 		return;
 	*_box = NULL;
+	mailbox_cache_flush(box);
+	index_db_lazy_end(box->user);
+	free(box->cache_pending);
 	for (i = 0; i < box->count; i++)
 		mailbox_view_rec_free(&box->recs[i]);
 	free(box->recs);
@@ -216,18 +219,45 @@ int mailbox_refresh_filename(struct mailbox *box, struct view_rec *vr)
 	return ret;
 }
 
+/* LF -> CRLF (a LF that has a CR before it stays). vsize is what the
+   result's size should be (from the file name or the index): with it
+   the data is converted in one pass; if it is too small, counted. */
 static unsigned char *to_crlf(const unsigned char *data, size_t size,
-			      size_t *size_r)
+			      uint64_t vsize, size_t *size_r)
 {
-	uint64_t out_size = maildir_crlf_size(data, size);
-	unsigned char *out = i_malloc(out_size + 1);
-	size_t i, j = 0;
+	const unsigned char *p, *end = data + size, *nl;
+	uint64_t out_size = vsize >= size && vsize - size <= size ? vsize :
+		maildir_crlf_size(data, size);
+	unsigned char *out;
+	size_t j;
 
-	for (i = 0; i < size; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			out[j++] = '\r';
-		out[j++] = data[i];
+	for (;;) {
+		bool fits = true;
+		out = i_malloc(out_size + 1);
+		j = 0;
+		p = data;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			size_t len = (size_t)(nl - p);
+			bool add_cr = nl == data || nl[-1] != '\r';
+			if (j + len + 1 + (add_cr ? 1 : 0) > out_size) {
+				fits = false;
+				break;
+			}
+			memcpy(out + j, p, len);
+			j += len;
+			if (add_cr)
+				out[j++] = '\r';
+			out[j++] = '\n';
+			p = nl + 1;
+		}
+		if (fits && j + (size_t)(end - p) <= out_size)
+			break;
+		/* the hint was wrong: the exact size always fits */
+		free(out);
+		out_size = maildir_crlf_size(data, size);
 	}
+	memcpy(out + j, p, (size_t)(end - p));
+	j += (size_t)(end - p);
 	out[j] = '\0';
 	*size_r = j;
 	return out;
@@ -265,17 +295,62 @@ int mailbox_msg_read(struct mailbox *box, uint32_t seq,
 			"Internal error reading the message";
 		return -1;
 	}
-	*data_r = to_crlf((const unsigned char *)data, size, size_r);
+	*data_r = to_crlf((const unsigned char *)data, size, vr->rec.vsize,
+			  size_r);
 	free(data);
 	return 0;
+}
+
+/* Parse results are written in batches: a FETCH or SEARCH over many
+   messages would otherwise commit (and write the WAL) once per value. */
+#define CACHE_PENDING_MAX 256
+
+static struct mailbox_cache_pending *
+cache_pending_find(struct mailbox *box, uint32_t uid, const char *field)
+{
+	for (unsigned int i = box->cache_pending_count; i > 0; i--) {
+		struct mailbox_cache_pending *p = &box->cache_pending[i - 1];
+		if (p->uid == uid && strcmp(p->field, field) == 0)
+			return p;
+	}
+	return NULL;
 }
 
 char *mailbox_cache_get(struct mailbox *box, uint32_t seq, const char *field)
 {
 	const struct mail_record *r = mailbox_get(box, seq);
+	struct mailbox_cache_pending *p;
 
-	return r == NULL ? NULL :
-		index_cache_get(box->user, box->id, r->uid, field);
+	if (r == NULL)
+		return NULL;
+	p = cache_pending_find(box, r->uid, field);
+	if (p != NULL)
+		return i_strdup(p->value);
+	/* one read transaction for the lookups of a whole command */
+	index_db_lazy_read(box->user);
+	return index_cache_get(box->user, box->id, r->uid, field);
+}
+
+void mailbox_cache_flush(struct mailbox *box)
+{
+	unsigned int i;
+
+	if (box->cache_pending_count == 0)
+		return;
+	/* a cache: if the index is busy or broken, the values are lost */
+	if (index_db_begin(box->user, true) == 0) {
+		for (i = 0; i < box->cache_pending_count; i++) {
+			struct mailbox_cache_pending *p = &box->cache_pending[i];
+			index_cache_set(box->user, box->id, p->uid, p->field,
+					p->value);
+		}
+		(void)index_db_commit(box->user);
+	}
+	for (i = 0; i < box->cache_pending_count; i++) {
+		free(box->cache_pending[i].field);
+		free(box->cache_pending[i].value);
+	}
+	box->cache_pending_count = 0;
 }
 
 char *mailbox_get_pop3_uidl(struct mailbox *box, uint32_t seq)
@@ -287,9 +362,28 @@ void mailbox_cache_set(struct mailbox *box, uint32_t seq, const char *field,
 		       const char *value)
 {
 	const struct mail_record *r = mailbox_get(box, seq);
+	struct mailbox_cache_pending *p;
 
-	if (r != NULL)
-		index_cache_set(box->user, box->id, r->uid, field, value);
+	if (r == NULL)
+		return;
+	p = cache_pending_find(box, r->uid, field);
+	if (p != NULL) {
+		free(p->value);
+		p->value = i_strdup(value);
+		return;
+	}
+	if (box->cache_pending_count == CACHE_PENDING_MAX)
+		mailbox_cache_flush(box);
+	if (box->cache_pending_count == box->cache_pending_alloc) {
+		box->cache_pending_alloc = box->cache_pending_alloc == 0 ? 16 :
+			box->cache_pending_alloc * 2;
+		box->cache_pending = i_realloc(box->cache_pending,
+			box->cache_pending_alloc * sizeof(*box->cache_pending));
+	}
+	p = &box->cache_pending[box->cache_pending_count++];
+	p->uid = r->uid;
+	p->field = i_strdup(field);
+	p->value = i_strdup(value);
 }
 
 static int link_or_copy(struct mailbox *box, struct view_rec *vr,
@@ -448,7 +542,14 @@ static int expunge_where(struct mailbox *box, const uint32_t *uids,
 		}
 	}
 	/* files first (no index lock held while renames are chased) */
-	char *before = maildir_sync_stamps(&box->mb);
+	unsigned int parts = 0;
+	for (i = 0; i < box->count; i++) {
+		if (want[i])
+			parts |= strncmp(box->recs[i].filename, "new/", 4) == 0 ?
+				MAILDIR_SIG_NEW : MAILDIR_SIG_CUR;
+	}
+	char *before = parts == 0 ? NULL :
+		maildir_sync_stamps(&box->mb, parts);
 	for (i = 0; i < box->count && ret == 0; i++) {
 		if (!want[i])
 			continue;

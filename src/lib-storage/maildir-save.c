@@ -3,6 +3,7 @@
    dovecot-uidlist and record the message in the index. A crash after
    the rename leaves a file without a UID: the next sync gives it one. */
 #include "storage-private.h"
+#include "maildir-save-lock.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,12 +12,13 @@
 
 uint64_t maildir_crlf_size(const unsigned char *data, size_t size)
 {
+	const unsigned char *p = data, *end = data + size, *nl;
 	uint64_t vsize = size;
-	size_t i;
 
-	for (i = 0; i < size; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (nl == data || nl[-1] != '\r')
 			vsize++;
+		p = nl + 1;
 	}
 	return vsize;
 }
@@ -312,7 +314,7 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 	uint32_t *bits = i_new(uint32_t, count + 1);
 	char **fnames = i_new(char *, count + 1);
 	char *before = NULL;
-	unsigned int i, first;
+	unsigned int i, first, parts;
 	bool fast, have_kw = false;
 	struct maildir_save_flush flush;
 	int64_t id;
@@ -325,7 +327,7 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 		/* give the existing files their UIDs first */
 		(void)maildir_sync(user, mb, false, true, &id, error_r);
 	}
-	if (maildir_uidlist_lock(mb->control, error_r) < 0) {
+	if (maildir_save_lock(user, mb->control, error_r) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -338,7 +340,12 @@ int maildir_save_commit(struct mail_user *user, const struct maildir_mbox *mb,
 	if (ret == 0 && have_kw)
 		ret = map_keywords(user, mb, items, count, &kw, bits, error_r);
 	/* stamps before our renames and uidlist write (see maildir-sync.c) */
-	before = ret == 0 ? maildir_sync_stamps(mb) : NULL;
+	parts = MAILDIR_SIG_UIDLIST;
+	for (i = 0; i < count; i++) {
+		parts |= (items[i].flags & MAIL_FLAGS_STORED_MASK) == 0 &&
+			bits[i] == 0 ? MAILDIR_SIG_NEW : MAILDIR_SIG_CUR;
+	}
+	before = ret == 0 ? maildir_sync_stamps(mb, parts) : NULL;
 	if (ret == 0)
 		ret = move_into_place(user, mb, items, count, bits, fnames,
 				      &flush, error_r);

@@ -68,13 +68,13 @@ static long long now_nsecs(void)
 	return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
-static void stat_part(string_t *sig, const char *path, long long now,
-		      bool *dirty)
+static void stat_part(string_t *sig, const char *path, bool dir,
+		      long long now, bool *dirty)
 {
 	struct stat st;
 	long long age_ns;
 
-	if (stat(path, &st) < 0) {
+	if (stat(path, &st) < 0 || (dir && !S_ISDIR(st.st_mode))) {
 		str_append(sig, "-/");
 		return;
 	}
@@ -88,24 +88,63 @@ static void stat_part(string_t *sig, const char *path, long long now,
 		*dirty = true;
 }
 
-/* Stamps of cur/, new/ and dovecot-uidlist: "<cur>/<new>/<uidlist>/" */
-static char *make_sig(const struct maildir_mbox *mb, bool *dirty_r)
+/* Stamps of cur/, new/ and dovecot-uidlist: "<cur>/<new>/<uidlist>/";
+   a part not in parts (MAILDIR_SIG_*) is "*". */
+static char *make_sig_parts(const struct maildir_mbox *mb, unsigned int parts,
+			    bool *dirty_r)
 {
 	string_t *sig = str_new(128);
 	long long now = now_nsecs();
 	char *p;
 
 	*dirty_r = false;
-	p = maildir_mbox_file(mb, "cur");
-	stat_part(sig, p, now, dirty_r);
-	free(p);
-	p = maildir_mbox_file(mb, "new");
-	stat_part(sig, p, now, dirty_r);
-	free(p);
-	p = i_strdup_printf("%s/dovecot-uidlist", mb->control);
-	stat_part(sig, p, now, dirty_r);
-	free(p);
+	if ((parts & MAILDIR_SIG_CUR) != 0) {
+		p = maildir_mbox_file(mb, "cur");
+		stat_part(sig, p, true, now, dirty_r);
+		free(p);
+	} else {
+		str_append(sig, "*/");
+	}
+	if ((parts & MAILDIR_SIG_NEW) != 0) {
+		p = maildir_mbox_file(mb, "new");
+		stat_part(sig, p, true, now, dirty_r);
+		free(p);
+	} else {
+		str_append(sig, "*/");
+	}
+	if ((parts & MAILDIR_SIG_UIDLIST) != 0) {
+		p = i_strdup_printf("%s/dovecot-uidlist", mb->control);
+		stat_part(sig, p, false, now, dirty_r);
+		free(p);
+	} else {
+		str_append(sig, "*/");
+	}
 	return str_free_without_data(&sig);
+}
+
+static char *make_sig(const struct maildir_mbox *mb, bool *dirty_r)
+{
+	return make_sig_parts(mb, MAILDIR_SIG_ALL, dirty_r);
+}
+
+/* Start and length of part i (0..2) of a signature's stamps. */
+static bool sig_part(const char *sig, unsigned int i, const char **start_r,
+		     size_t *len_r)
+{
+	const char *p = sig, *end;
+
+	for (; i > 0; i--) {
+		p = strchr(p, '/');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+	end = strchr(p, '/');
+	if (end == NULL)
+		return false;
+	*start_r = p;
+	*len_r = (size_t)(end - p);
+	return true;
 }
 
 /* A stored signature: stamps, then "n" when files were left in new/
@@ -171,11 +210,11 @@ static bool sig_matches(const char *stored, const char *stamps,
 	return p.deadline == 0 || now_nsecs() < p.deadline;
 }
 
-char *maildir_sync_stamps(const struct maildir_mbox *mb)
+char *maildir_sync_stamps(const struct maildir_mbox *mb, unsigned int parts)
 {
 	bool dirty;
 
-	return make_sig(mb, &dirty);
+	return make_sig_parts(mb, parts, &dirty);
 }
 
 int maildir_sync_own_change(struct mail_user *user,
@@ -184,21 +223,45 @@ int maildir_sync_own_change(struct mail_user *user,
 			    bool added_to_new)
 {
 	struct sig_parts p;
+	unsigned int i, parts = 0;
+	const char *b, *r, *a;
+	size_t blen, rlen, alen;
 	char *after;
 
-	if (before == NULL || !sig_parse(row->sig, &p) ||
-	    p.stamps_len != strlen(before) ||
-	    memcmp(row->sig, before, p.stamps_len) != 0) {
-		/* the index didn't match the Maildir before our change:
-		   leave the signature, the next sync scans */
+	if (before == NULL || !sig_parse(row->sig, &p))
 		return 0;
+	for (i = 0; i < 3; i++) {
+		if (!sig_part(before, i, &b, &blen))
+			return 0;
+		if (blen == 1 && b[0] == '*')
+			continue;
+		if (!sig_part(row->sig, i, &r, &rlen) || rlen != blen ||
+		    memcmp(r, b, blen) != 0) {
+			/* the index didn't match the Maildir before our
+			   change: leave the signature, the next sync scans */
+			return 0;
+		}
+		parts |= 1u << i;
 	}
-	after = maildir_sync_stamps(mb);
+	/* the parts we changed as they are now, the others as they were */
+	after = maildir_sync_stamps(mb, parts);
+	string_t *stamps = str_new(128);
+	for (i = 0; i < 3; i++) {
+		(void)sig_part(after, i, &a, &alen);
+		(void)sig_part(row->sig, i, &r, &rlen);
+		if ((parts & (1u << i)) != 0)
+			str_append_n(stamps, a, alen);
+		else
+			str_append_n(stamps, r, rlen);
+		str_append_c(stamps, '/');
+	}
+	free(after);
 	if (p.deadline == 0)
 		p.deadline = now_nsecs() + SIG_VERIFY_NSECS;
 	free(row->sig);
-	row->sig = sig_build(after, p.left_in_new || added_to_new, p.deadline);
-	free(after);
+	row->sig = sig_build(str_c(stamps), p.left_in_new || added_to_new,
+			     p.deadline);
+	str_free(&stamps);
 	return 1;
 }
 
@@ -899,17 +962,23 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 	bool dirty;
 	int ret;
 
+	index_db_lazy_end(user);
 	if ((user->db_corrupt && index_db_recreate(user) < 0) ||
 	    index_db_check_replaced(user) < 0) {
 		*error_r = "Internal error: mail index failed";
 		return -1;
 	}
-	if (!maildir_mbox_exists(mb)) {
+	/* cur/ is missing or not a directory: the mailbox doesn't exist
+	   (maildir_mbox_exists()) */
+	sig = make_sig(mb, &dirty);
+	if (strncmp(sig, "-/", 2) == 0) {
+		free(sig);
 		*error_r = mail_user_set_error(user, "Mailbox doesn't exist: %s",
 					       mb->name);
 		return -1;
 	}
-	sig = make_sig(mb, &dirty);
+	/* mailbox_sync() goes on reading in the same snapshot */
+	index_db_lazy_read(user);
 	ret = index_mailbox_get(user, mb->dir, false, &row);
 	if (ret > 0 && !force && sig_matches(row.sig, sig, move_new)) {
 		*id_r = row.id;
@@ -920,12 +989,14 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 	if (ret > 0)
 		index_mailbox_row_free(&row);
 	free(sig);
+	index_db_lazy_end(user);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.user = user;
 	ctx.mb = mb;
 	if (maildir_uidlist_lock(mb->control, error_r) < 0)
 		return -1;
+	user->sync_scans++;
 	ret = sync_locked(&ctx, move_new, id_r, error_r);
 	maildir_uidlist_unlock(mb->control);
 	scan_ctx_free(&ctx);

@@ -155,6 +155,16 @@ int index_db_recreate(struct mail_user *user);
 /* Reopen if another process replaced or removed the file. */
 int index_db_check_replaced(struct mail_user *user);
 int index_db_begin(struct mail_user *user, bool write);
+/* A read transaction for many small reads (parse cache lookups of a
+   SEARCH; the sync check and view update of mailbox_sync()), begun when
+   none is open and left open: it shares its snapshot with later read
+   transactions (index_db_begin(user, false) nests in it) and ends at
+   index_db_lazy_end(), which every write transaction and every sync
+   entry point (maildir_sync(), mailbox_sync(), mailbox_open(), ...)
+   calls first, so no decision is made on an old snapshot and none is
+   held between IMAP commands. */
+void index_db_lazy_read(struct mail_user *user);
+void index_db_lazy_end(struct mail_user *user);
 int index_db_commit(struct mail_user *user);
 void index_db_rollback(struct mail_user *user);
 int64_t index_db_data_version(struct mail_user *user);
@@ -204,10 +214,12 @@ struct mail_user {
 	sqlite3_stmt *stmts[32];
 	int txn_depth;
 	bool txn_failed;
+	bool lazy_read;   /* the open transaction is index_db_lazy_read()'s */
 	bool db_corrupt;  /* seen SQLITE_CORRUPT: recreate at next sync */
 	ino_t db_ino;     /* to notice a rebuild by another process */
 	unsigned int db_generation; /* ++ at every (re)open */
 	uint64_t commit_count;      /* ++ at every commit of ours */
+	unsigned int sync_scans;    /* ++ at every Maildir scan (tests) */
 	char *error;   /* last client-safe error */
 };
 const char *mail_user_set_error(struct mail_user *user, const char *fmt, ...)
@@ -245,7 +257,11 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
    the caller writes the row) or maildir_sync_own_change_update()
    (reads and writes the row itself). added_to_new: a file was put in
    new/ (read-write sessions still have to move it). */
-char *maildir_sync_stamps(const struct maildir_mbox *mb);
+#define MAILDIR_SIG_CUR 0x01
+#define MAILDIR_SIG_NEW 0x02
+#define MAILDIR_SIG_UIDLIST 0x04
+#define MAILDIR_SIG_ALL 0x07
+char *maildir_sync_stamps(const struct maildir_mbox *mb, unsigned int parts);
 int maildir_sync_own_change(struct mail_user *user,
 			    const struct maildir_mbox *mb,
 			    struct index_mailbox_row *row, const char *before,
@@ -284,6 +300,11 @@ struct view_rec {
 	char **kw;         /* NULL-terminated, rec.keywords points here */
 	char *guid;
 };
+struct mailbox_cache_pending {
+	uint32_t uid;
+	char *field;
+	char *value;
+};
 struct mailbox {
 	struct mail_user *user;
 	struct maildir_mbox mb;
@@ -299,6 +320,10 @@ struct mailbox {
 	/* index state the view last caught up with */
 	int64_t data_version;
 	uint64_t commit_count;
+	/* mailbox_cache_set() values not written yet: one transaction
+	   for many (mailbox_cache_flush()) */
+	struct mailbox_cache_pending *cache_pending;
+	unsigned int cache_pending_count, cache_pending_alloc;
 	/* mailbox_get_status() of the view; false after any change */
 	bool status_valid;
 	struct mailbox_status status;
@@ -313,6 +338,8 @@ void mailbox_refresh_keywords(struct mailbox *box);
 /* The file was renamed by someone else (flags changed): find its name
    now (forced Maildir sync). 1 if found, 0 if expunged, -1 error. */
 int mailbox_refresh_filename(struct mailbox *box, struct view_rec *vr);
+/* Write the pending cache values (in one transaction). */
+void mailbox_cache_flush(struct mailbox *box);
 /* Mark rows with uid >= first_recent_uid as \Recent for this (read-write)
    session and move first_recent_uid past them in the index. */
 int mailbox_claim_recent(struct mailbox *box, uint32_t *first_recent_r);
