@@ -5,6 +5,7 @@
 #include "log.h"
 #include "master-service.h"
 #include "mail-user-reuse.h"
+#include "maildir-save-lock.h"
 #include "lmtp-user-cache.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,15 @@ static enum mail_fsync_mode lmtp_fsync_mode(const char *value)
 
 static bool lmtp_local_as_root;
 
+/* Close a user of ours: with the spare of its uidlist locks
+   (maildir-save-lock.h). Call with the user's permissions. */
+static void lmtp_mail_user_close(struct mail_user **user)
+{
+	if (*user != NULL)
+		maildir_save_lock_release_user(*user);
+	mail_user_close(user);
+}
+
 /* Switch the effective uid/gid to the user's (and only the user's gid
    as supplementary group). */
 static int lmtp_priv_drop(uid_t uid, gid_t gid, char **error_r)
@@ -125,7 +135,7 @@ static void lmtp_user_close(struct mail_user **user, uid_t uid, gid_t gid)
 	char *error = NULL;
 
 	if (!lmtp_local_as_root) {
-		mail_user_close(user);
+		lmtp_mail_user_close(user);
 		return;
 	}
 	if (lmtp_priv_drop(uid, gid, &error) < 0) {
@@ -133,16 +143,18 @@ static void lmtp_user_close(struct mail_user **user, uid_t uid, gid_t gid)
 		i_error("%s", error);
 		free(error);
 		lmtp_priv_restore();
-		mail_user_close(user);
+		lmtp_mail_user_close(user);
 		return;
 	}
-	mail_user_close(user);
+	lmtp_mail_user_close(user);
 	lmtp_priv_restore();
 }
 
 void lmtp_local_init(struct lmtp_server *server)
 {
 	lmtp_local_as_root = server->running_as_root;
+	/* this process lives long and saves to the same users again */
+	maildir_save_lock_use_spares(true);
 	lmtp_user_cache_init(server->base, LMTP_USER_CACHE_MAX,
 			     LMTP_USER_CACHE_IDLE_SECS, lmtp_user_close);
 }
@@ -173,7 +185,7 @@ lmtp_local_save(struct lmtp_client *client, const struct lmtp_recipient *rcpt,
 	user = lmtp_user_cache_take(key, uid, gid);
 	if (user != NULL && mail_user_prepare_reuse(user, &error) < 0) {
 		i_debug("not reusing the open user: %s", error);
-		mail_user_close(&user);
+		lmtp_mail_user_close(&user);
 	}
 	errno = 0;
 	if (user == NULL && mail_user_open(&user_set, &user, &error) < 0) {
@@ -207,7 +219,7 @@ lmtp_local_save(struct lmtp_client *client, const struct lmtp_recipient *rcpt,
 	if (ret == 0 && mail_user_is_reusable(user))
 		lmtp_user_cache_put(key, user, uid, gid);
 	else
-		mail_user_close(&user);
+		lmtp_mail_user_close(&user);
 	free(key);
 	return result;
 }
