@@ -1162,9 +1162,13 @@ static void client_start(struct client *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&server_addr,
 				       sizeof(server_addr)) < 0) {
-		bench_error(c, "connect: %s", strerror(errno));
+		int err = errno;
 		bufferevent_free(c->bev);
 		c->bev = NULL;
+		if (opt.mode == MODE_IDLE)
+			idle_fail(c, strerror(err));
+		else
+			bench_error(c, "connect: %s", strerror(err));
 	}
 }
 
