@@ -19,9 +19,12 @@
 
 #define LMTP_MSGID_MAX 200
 /* Recipients kept open per process, and for how long without a
-   delivery (see lmtp-user-cache.h). */
+   delivery (see lmtp-user-cache.h). Short: an open index holds a
+   shared lock on its SQLite file (WAL mode), and a process that finds
+   the file truncated or emptied rebuilds it in place, which waits for
+   that lock. A stream of deliveries to a user keeps it open. */
 #define LMTP_USER_CACHE_MAX 16
-#define LMTP_USER_CACHE_IDLE_SECS 30
+#define LMTP_USER_CACHE_IDLE_SECS 2
 
 enum lmtp_save_result {
 	LMTP_SAVE_OK = 0,
