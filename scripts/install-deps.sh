@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config meson ninja-build
 libevent-dev libssl-dev libsqlite3-dev sqlite3 libsodium-dev libcrypt-dev
-libcmocka-dev python3 python3-pytest openssl clang llvm libclang-rt-14-dev"
+libcmocka-dev python3 python3-pytest openssl clang llvm libclang-rt-14-dev strace"
 if [ "${1:-}" = "--bench" ]; then
     PKGS="$PKGS dovecot-imapd dovecot-pop3d dovecot-lmtpd"
 fi
