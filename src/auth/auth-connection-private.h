@@ -25,6 +25,12 @@ struct auth_connection {
 	unsigned int lookups_count;
 };
 
+/* Password checks in progress on one connection. A login process has up
+   to client_limit clients (1000 by default, Dovecot's high-performance
+   mode) who may all log in at once; this only bounds a misbehaving
+   peer. */
+#define AUTH_CONNECTION_MAX_LOOKUPS 16384
+
 typedef void auth_connection_pass_callback_t(struct auth_connection *conn,
 					     uint32_t id,
 					     const struct auth_request_reply *reply);

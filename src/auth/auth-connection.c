@@ -219,8 +219,13 @@ static void handle_pass(struct auth_connection *conn, uint32_t id, char **args)
 		send_error(conn, id, "PASS needs service, user and password");
 		return;
 	}
-	if (conn->delayed_count + conn->lookups_count >= AUTH_PROTOCOL_MAX_PENDING) {
-		/* not checked at all: no faster answer for guessing */
+	/* Failed replies held back by auth_failure_delay: while too many are
+	   waiting, a PASS is not checked at all (guessing on many
+	   connections at once gets no faster answer). Checks in progress
+	   only have a high safety bound: 200 clients logging in at once
+	   through one login process is normal load. */
+	if (conn->delayed_count >= AUTH_PROTOCOL_MAX_PENDING ||
+	    conn->lookups_count >= AUTH_CONNECTION_MAX_LOOKUPS) {
 		memset(&reply, 0, sizeof(reply));
 		reply.status = AUTH_REQUEST_TEMPFAIL;
 		reply.reason = i_strdup("Too many pending requests");

@@ -262,3 +262,35 @@ def test_process_limit_from_config():
         assert wait_all([again], b"a ")[again].startswith(b"a OK")
         for c in conns[1:] + [again]:
             c.sock.close()
+
+
+def test_burst_of_logins_through_one_login_process():
+    """200 clients of one login process send LOGIN at the same moment:
+    all of them are checked and logged in (the auth service does not
+    refuse a login process's concurrent requests beyond a small count)"""
+    n = 200
+    users = {"burst%d" % i: PASSWORD for i in range(1, 21)}
+    with LoftServer(users=users, protocols="imap", extra_config="""
+service imap-login {
+  service_count = 0
+  client_limit = 1000
+  process_min_avail = 1
+}
+mail_max_userip_connections = 20
+""") as server:
+        conns = [Conn(server.ports["imap"], False, "burst%d" % (i % 20 + 1))
+                 for i in range(n)]
+        wait_all(conns, b"* OK")
+        for c in conns:
+            c.send(b"a LOGIN %s %s\r\n" % (c.user.encode(),
+                                          PASSWORD.encode()))
+        replies = wait_all(conns, b"a ")
+        bad = [r for r in replies.values() if not r.startswith(b"a OK")]
+        assert not bad, (len(bad), bad[:3])
+        # one login process served them all
+        assert server.log().count("imap-login: Info: Login: ") == n
+        for c in conns:
+            c.send(b"z LOGOUT\r\n")
+        wait_all(conns, b"z OK")
+        for c in conns:
+            c.sock.close()
