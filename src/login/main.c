@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 struct login_listener {
 	const struct master_listener *ml;
@@ -99,6 +101,16 @@ static void listener_accept(evutil_socket_t lfd, short what, void *ctx)
 			    errno != ECONNABORTED)
 				i_error("accept() failed: %m");
 			return;
+		}
+		if (!l->ml->unix_socket) {
+			/* replies are written whole (bufferevent output, TLS
+			   records): don't let Nagle hold back the last small
+			   segment until the client's delayed ACK (~40 ms). The
+			   option stays with the socket when it is handed to the
+			   mail process. */
+			int one = 1;
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+					 sizeof(one));
 		}
 		bool implicit_tls = l->ml->ssl;
 		if (implicit_tls && ssl_ctx == NULL) {
