@@ -143,6 +143,38 @@ static void finalize_all(struct mail_user *user)
 	}
 }
 
+/* 1 = the schema version is ours, 0 = no schema yet, -1 = another
+   version, -2 = error (logged; corruption noted) */
+static int schema_version(struct mail_user *user)
+{
+	sqlite3_stmt *chk;
+	int rc, ret;
+
+	rc = sqlite3_prepare_v2(user->db, "SELECT value FROM meta WHERE "
+				"key = 'schema_version'", -1, &chk, NULL);
+	if (rc != SQLITE_OK) {
+		/* "no such table" on a new file */
+		if (rc == SQLITE_ERROR)
+			return 0;
+		(void)index_db_error(user, rc, "meta");
+		return -2;
+	}
+	rc = sqlite3_step(chk);
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else if (rc != SQLITE_ROW) {
+		(void)index_db_error(user, rc, "meta");
+		ret = -2;
+	} else if (sqlite3_column_text(chk, 0) != NULL &&
+		   strcmp((const char *)sqlite3_column_text(chk, 0),
+			  INDEX_SCHEMA_VERSION) == 0)
+		ret = 1;
+	else
+		ret = -1;
+	sqlite3_finalize(chk);
+	return ret;
+}
+
 static int try_open(struct mail_user *user)
 {
 	struct stat st;
@@ -180,23 +212,23 @@ static int try_open(struct mail_user *user)
 			return -1;
 		}
 	}
-	if (exec(user, schema_sql) < 0)
+	/* the schema script ends with the version row: when that is there,
+	   the tables are (saves parsing the script at every session start) */
+	int ver = schema_version(user);
+	if (ver == 0) {
+		if (exec(user, schema_sql) < 0)
+			return -1;
+		ver = schema_version(user);
+	}
+	if (ver == -2)
 		return -1;
-	user->db_generation++;
-	user->db_ino = stat(user->db_path, &st) == 0 ? st.st_ino : 0;
-	if (sqlite3_prepare_v2(user->db, "SELECT value FROM meta WHERE "
-			       "key = 'schema_version'", -1, &chk, NULL) != SQLITE_OK)
-		return index_db_error(user, sqlite3_errcode(user->db), "meta");
-	rc = sqlite3_step(chk);
-	bool ok = rc == SQLITE_ROW &&
-		strcmp((const char *)sqlite3_column_text(chk, 0),
-		       INDEX_SCHEMA_VERSION) == 0;
-	sqlite3_finalize(chk);
-	if (!ok) {
+	if (ver < 0) {
 		i_error("index %s: unknown schema version", user->db_path);
 		user->db_corrupt = true;
 		return -1;
 	}
+	user->db_generation++;
+	user->db_ino = stat(user->db_path, &st) == 0 ? st.st_ino : 0;
 	return 0;
 }
 
