@@ -184,6 +184,33 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* A login process holds up to client_limit clients, two fds each while
+   it proxies TLS (client + socketpair to the mail process). Warn when
+   the fd limit every service inherits can't hold that, as Dovecot does,
+   rather than failing accept() under load. */
+static void check_fd_limit(struct master *m)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	for (unsigned int i = 0; i < m->services_count; i++) {
+		const struct service *s = m->services[i];
+		if (s->kind != SERVICE_KIND_LOGIN)
+			continue;
+		unsigned int clients = s->set != NULL && s->set->client_limit > 0 ?
+			s->set->client_limit : 1000;
+		unsigned int count = s->set != NULL ? s->set->service_count : 1;
+		if (count != 0 && count < clients)
+			clients = count;
+		unsigned long long need = (unsigned long long)clients * 2 + 32;
+		if (need > rl.rlim_cur)
+			i_warning("service(%s): client_limit (%u) needs up to %llu "
+				  "file descriptors, but RLIMIT_NOFILE is %llu: "
+				  "raise the hard limit (ulimit -Hn)", s->name,
+				  clients, need, (unsigned long long)rl.rlim_cur);
+	}
+}
+
 static void sig_terminate(evutil_socket_t sig, short what, void *ctx)
 {
 	struct master *m = ctx;
@@ -290,6 +317,7 @@ int main(int argc, char *argv[])
 		i_fatal("Can't write the settings snapshot: %m");
 
 	services_create(&m);
+	check_fd_limit(&m);
 	if (master_listeners_create(&m, &error) < 0) {
 		i_error("%s", error);
 		free(error);

@@ -294,3 +294,37 @@ mail_max_userip_connections = 20
         wait_all(conns, b"z OK")
         for c in conns:
             c.sock.close()
+
+
+def test_fd_limit_warning():
+    """the master raises its soft fd limit to the hard one; when even that
+    can't hold a login process's client_limit clients (two fds each over
+    TLS) it says so in the log"""
+    import subprocess
+    from loftserver import binary
+    server = LoftServer(users={"fd1": PASSWORD}, protocols="imap",
+                        extra_config="""
+service imap-login {
+  service_count = 0
+  client_limit = 1000
+}
+""")
+    try:
+        proc = subprocess.Popen(
+            ["prlimit", "--nofile=100:512", binary("loft"), "-F", "-c",
+             server.config_path], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        server.proc = proc
+        assert server.wait_log("service(imap-login): client_limit (1000) "
+                               "needs up to 2032 file descriptors, but "
+                               "RLIMIT_NOFILE is 512", timeout=15), \
+            server.log()
+        with open("/proc/%d/limits" % proc.pid) as f:
+            line = [l for l in f if l.startswith("Max open files")][0]
+        assert line.split()[3:5] == ["512", "512"], line
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.terminate()
+            server.proc.wait(timeout=10)
+        server.proc = None
+        server.cleanup()
