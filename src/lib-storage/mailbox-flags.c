@@ -20,6 +20,11 @@ static int keywords_to_bits(struct mailbox *box, const char *const *kws,
 	int idx, ret = 0;
 
 	*bits_r = 0;
+	if (kws == NULL || kws[0] == NULL) {
+		/* nothing to map (the flags-only STORE) */
+		free(path);
+		return 0;
+	}
 	(void)maildir_keywords_read(path, kw);
 	for (i = 0; kws != NULL && kws[i] != NULL && ret == 0; i++) {
 		idx = maildir_keywords_lookup(kw, kws[i], false);
