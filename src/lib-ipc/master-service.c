@@ -90,7 +90,14 @@ const struct loft_settings *master_service_init(const char *name,
 	if (env != NULL) {
 		listeners_parse(env);
 		if (getenv("LOFT_SERVICE") != NULL) {
-			master_pid = getppid();
+			/* the master says who it is: getppid() would be 1 (or
+			   a subreaper) if it died before we got here */
+			const char *mp = getenv("LOFT_MASTER_PID");
+			uint32_t pid;
+			if (mp == NULL || str_to_uint32(mp, &pid) < 0 || pid <= 1)
+				master_pid = getppid();
+			else
+				master_pid = (pid_t)pid;
 			master_service_die_with_master();
 		}
 	}

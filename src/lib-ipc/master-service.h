@@ -72,7 +72,8 @@ bool master_service_get_session(struct master_session *session_r);
 void master_service_restrict(void);
 
 /* In a service process the master started with listeners: get SIGTERM when
-   the master dies (prctl PR_SET_PDEATHSIG), or exit now if it already has.
+   the master dies (prctl PR_SET_PDEATHSIG), or exit now if it already has
+   (the parent is no longer the pid the master gave in LOFT_MASTER_PID).
    Any uid/euid change clears the kernel setting: call this again after
    one. No-op in mail sessions and processes not started by loft. */
 void master_service_die_with_master(void);

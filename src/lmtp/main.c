@@ -161,13 +161,6 @@ static bool master_control_available(void)
 int main(int argc, char *argv[])
 {
 	const struct loft_settings *set = master_service_init("lmtp", argc, argv);
-	if (getenv("LOFT_SERVICE") != NULL && getppid() == 1) {
-		/* the master died before we could ask for its death signal
-		   (master_service_init() takes getppid() as the master):
-		   don't keep its listeners as an orphan */
-		i_error("Master process died, exiting");
-		return FATAL_EXIT_CODE;
-	}
 	struct lmtp_server server;
 	unsigned int count;
 	const struct master_listener *mls = master_service_listeners(&count);

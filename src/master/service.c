@@ -141,6 +141,7 @@ static void service_process_spawn(struct service *service)
 		i_error("service(%s): socketpair() failed: %m", service->name);
 		return;
 	}
+	pid_t master_pid = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		i_error("service(%s): fork() failed: %m", service->name);
@@ -156,6 +157,9 @@ static void service_process_spawn(struct service *service)
 				service->listeners_count, lenv);
 		setenv("LOFT_SERVICE", service->name, 1);
 		setenv("LOFT_LISTENERS", str_c(lenv), 1);
+		char pidbuf[32];
+		snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)master_pid);
+		setenv("LOFT_MASTER_PID", pidbuf, 1);
 		if (service->kind == SERVICE_KIND_LOGIN) {
 			const char *user = service->set != NULL &&
 				service->set->user != NULL && service->set->user[0] != '\0' ?
