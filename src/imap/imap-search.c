@@ -8,6 +8,7 @@
 #include "imap-seqset.h"
 #include "imap-search-match.h"
 #include "message-parser.h"
+#include "message-header.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,15 @@ struct search_msg {
    up to and including the empty line; never with NUL bytes). */
 #define SEARCH_CACHE_HEADER "imap.header"
 #define SEARCH_CACHE_HEADER_MAX_SIZE (64 * 1024)
+/* For these fields (the SEARCH keys of their own) the cache also keeps
+   just their fields, as they are in the header block ("imap.header.
+   <name>": every field of that name, whole, with its line breaks): the
+   matcher then sees exactly the fields it would pick from the whole
+   block, without going through the others. A fixed list keeps HEADER
+   searches on arbitrary names from growing the cache. */
+static const char *const search_cached_fields[] = {
+	"from", "to", "cc", "bcc", "subject", NULL
+};
 
 static void search_key_free(struct search_key *key)
 {
@@ -400,6 +410,56 @@ static int search_load_header(struct search_msg *msg)
 	return 0;
 }
 
+static bool search_field_is_cached(const char *field)
+{
+	for (unsigned int i = 0; search_cached_fields[i] != NULL; i++) {
+		if (strcasecmp(field, search_cached_fields[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The fields called field of the message's header (see
+   search_cached_fields) and their size: caller frees. NULL if the
+   message can't be read. */
+char *imap_search_header_fields(const unsigned char *hdr, size_t hdr_size,
+				const char *field, size_t *size_r)
+{
+	struct message_header_iter iter;
+	struct message_header_field hf;
+	string_t *str = str_new(256);
+
+	message_header_iter_init(&iter, hdr, hdr_size);
+	while (message_header_iter_next(&iter, &hf)) {
+		if (message_header_field_is(&hf, field))
+			str_append_n(str, hdr + hf.start, hf.end - hf.start);
+	}
+	*size_r = str_len(str);
+	return str_free_without_data(&str);
+}
+
+static char *search_load_fields(struct search_msg *msg, const char *field,
+				size_t *size_r)
+{
+	char *name = i_strdup_printf("%s.%s", SEARCH_CACHE_HEADER, field);
+	char *value;
+
+	str_lcase(name);
+	value = msg->data != NULL || msg->load_failed ? NULL :
+		mailbox_cache_get(msg->box, msg->seq, name);
+	if (value != NULL) {
+		/* cached values never hold NUL bytes */
+		*size_r = strlen(value);
+	} else if (search_load_header(msg) == 0) {
+		value = imap_search_header_fields(msg->hdr, msg->hdr_size,
+						  field, size_r);
+		if (memchr(value, '\0', *size_r) == NULL)
+			mailbox_cache_set(msg->box, msg->seq, name, value);
+	}
+	free(name);
+	return value;
+}
+
 /* Calendar day of t in the server's time zone, as 00:00 UTC. */
 static time_t local_day(time_t t)
 {
@@ -446,6 +506,17 @@ static bool search_match_content(struct search_key *key, struct search_msg *msg)
 			return false;
 		return date_cmp(key->type, day, key->date);
 	case SEARCH_HEADER:
+		if (search_field_is_cached(key->field)) {
+			size_t size = 0;
+			char *fields = search_load_fields(msg, key->field,
+							  &size);
+			bool match = fields != NULL &&
+				imap_search_header((const unsigned char *)fields,
+						   size, key->field,
+						   key->value) > 0;
+			free(fields);
+			return match;
+		}
 		return search_load_header(msg) == 0 &&
 			imap_search_header(msg->hdr, msg->hdr_size, key->field,
 					   key->value) > 0;

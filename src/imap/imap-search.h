@@ -23,4 +23,12 @@ void imap_search_free(struct imap_search **search);
 int imap_search_match(struct imap_search *search, struct mailbox *box,
 		      uint32_t seq, uint32_t client_seq);
 
+/* The fields called field (case-insensitive) of the header block hdr,
+   each whole with its line breaks, concatenated: what SEARCH keeps in
+   the parse cache for FROM/TO/CC/BCC/SUBJECT. imap_search_header() on
+   the result matches exactly as on the whole block. Caller frees;
+   *size_r is its size (it may hold NUL bytes when hdr does). */
+char *imap_search_header_fields(const unsigned char *hdr, size_t hdr_size,
+				const char *field, size_t *size_r);
+
 #endif
