@@ -3,11 +3,16 @@
    from the Maildir by maildir_sync(). */
 #include "storage-private.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #define INDEX_SCHEMA_VERSION "1"
 #define INDEX_BUSY_TIMEOUT_MS 15000
+/* how long the open waits for the WAL switch before it looks at the file:
+   another process creating the index holds its lock for milliseconds */
+#define INDEX_OPEN_BUSY_TIMEOUT_MS 1000
 /* quick_check on open only for small files: it reads and checks every
    page, at every session start (a 300-message mailbox with its parse
    cache, 1.3 MB: ~10 ms). A larger index relies on SQLite's checks of the pages it
@@ -175,6 +180,21 @@ static int schema_version(struct mail_user *user)
 	return ret;
 }
 
+/* true if the file at path starts with an SQLite header in WAL mode
+   (file format version numbers 2 at offsets 18 and 19) */
+static bool index_file_is_wal(const char *path)
+{
+	unsigned char hdr[100];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(hdr) &&
+		memcmp(hdr, "SQLite format 3", 16) == 0 &&
+		hdr[18] == 2 && hdr[19] == 2;
+}
+
 static int try_open(struct mail_user *user)
 {
 	struct stat st;
@@ -186,6 +206,20 @@ static int try_open(struct mail_user *user)
 			     SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		return index_db_error(user, rc, "open");
+	sqlite3_busy_timeout(user->db, INDEX_OPEN_BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(user->db, "PRAGMA journal_mode=WAL", NULL, NULL,
+			  NULL);
+	if (rc == SQLITE_BUSY && !index_file_is_wal(user->db_path)) {
+		/* The file was truncated or overwritten while another
+		   process (an LMTP process keeping the user open) holds it:
+		   that holder's lock keeps the switch to WAL waiting for as
+		   long as it stays open. The index is a cache: rebuild it
+		   (the holder sees the new inode and reopens). */
+		i_error("index %s: not a WAL database and locked by another "
+			"process", user->db_path);
+		user->db_corrupt = true;
+		return -1;
+	}
 	sqlite3_busy_timeout(user->db, INDEX_BUSY_TIMEOUT_MS);
 	/* No syncs: the index is a cache of the Maildir, dovecot-uidlist
 	   and dovecot-keywords (which are synced per mail_fsync). After a

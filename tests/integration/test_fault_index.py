@@ -168,3 +168,88 @@ def test_index_corrupted_under_idle_session(server, how):
     assert snapshot(c) == before, (how, seed)
     c.ok("LOGOUT")
     c.close()
+
+
+@pytest.mark.parametrize("how", ["truncate0", "truncate100", "random",
+                                 "garbage"])
+def test_index_damaged_while_lmtp_keeps_it_open(server, how):
+    """loft-lmtp keeps a recipient's index open between deliveries; an
+    index truncated in place under it must not make the next IMAP login
+    wait for the LMTP process's lock (it was a 15 s busy wait)."""
+    import time
+    populate(server, "held-" + how)
+    c = login(server)
+    before = snapshot(c)
+    c.ok("LOGOUT")
+    c.close()
+    lmtp = LMTP("127.0.0.1", server.ports["lmtp"])
+    lmtp.lhlo()
+    wire, _ = to_wire(b"Message-ID: <held-%s@loft.test>\n\nx\n" %
+                      how.encode())
+    _, replies = lmtp.deliver("s@loft.test", [USER], wire)
+    assert replies[0][0] == 250
+    path = index_path(server)
+    if how.startswith("truncate"):
+        with open(path, "r+b") as f:
+            f.truncate(int(how[len("truncate"):]))
+        for p in glob.glob(path + "-*"):
+            os.unlink(p)
+    else:
+        corrupt(server, how, random.Random(how))
+    t0 = time.monotonic()
+    c = login(server)
+    after = snapshot(c)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5, elapsed
+    assert after["INBOX"][1] == before["INBOX"][1] + 1
+    assert after["INBOX"][4][:-1] == before["INBOX"][4]
+    assert after["Sub"] == before["Sub"]
+    c.ok("LOGOUT")
+    c.close()
+    # the LMTP process still delivers (it reopens the new index)
+    wire, _ = to_wire(b"Message-ID: <held2-%s@loft.test>\n\nx\n" %
+                      how.encode())
+    _, replies = lmtp.deliver("s@loft.test", [USER], wire)
+    assert replies[0][0] == 250
+    lmtp.quit()
+
+
+def test_index_truncated_under_another_open_connection(server):
+    """The same with the holder made certain: another process's SQLite
+    connection in WAL mode keeps its shared lock on the file that is
+    truncated in place. The login must rebuild, not wait on the lock."""
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+    populate(server, "held-sqlite")
+    c = login(server)
+    before = snapshot(c)
+    c.ok("LOGOUT")
+    c.close()
+    path = index_path(server)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         "db = sqlite3.connect(sys.argv[1])\n"
+         "db.execute('SELECT count(*) FROM sqlite_master').fetchall()\n"
+         "print('ready', flush=True)\n"
+         "time.sleep(30)\n", path],
+        stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"ready"
+        with open(path, "r+b") as f:
+            f.truncate(0)
+        for p in glob.glob(path + "-*"):
+            os.unlink(p)
+        t0 = time.monotonic()
+        c = login(server)
+        after = snapshot(c)
+        elapsed = time.monotonic() - t0
+        c.ok("LOGOUT")
+        c.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert after == before
+    assert elapsed < 5, elapsed
