@@ -2,9 +2,11 @@
 #include "imap-client.h"
 #include "imap-commands.h"
 #include "imap-util.h"
+#include "imap-fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
@@ -16,6 +18,10 @@
 #define CLIENT_DEFAULT_MAX_APPEND (100ULL * 1024 * 1024)
 /* IDLE: how often to look for changes (the brief: within a second). */
 #define CLIENT_IDLE_POLL_MSECS 400
+/* after this long without input, give memory back (mail_user caches, the
+   kept FETCH message, free heap pages): most connections sit idle most of
+   the time, each in its own process */
+#define CLIENT_TRIM_MSECS 2000
 
 #define DEFAULT_CAPABILITY \
 	"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE " \
@@ -572,6 +578,26 @@ void client_input_continue(struct client *client)
 		client_disconnect(client, NULL, "Connection closed");
 }
 
+static void client_trim_cb(evutil_socket_t fd, short what, void *context)
+{
+	struct client *client = context;
+
+	/* a running command other than IDLE may be using the caches */
+	if (client->cmd != NULL && client->idle_cmd == NULL)
+		return;
+	if (client->user != NULL)
+		mail_user_release_memory(client->user);
+	imap_fetch_cache_release();
+	malloc_trim(0);
+}
+
+static void client_trim_arm(struct client *client)
+{
+	struct timeval tv = { CLIENT_TRIM_MSECS / 1000,
+			      (CLIENT_TRIM_MSECS % 1000) * 1000 };
+	event_add(client->ev_trim, &tv);
+}
+
 static void client_read_cb(evutil_socket_t fd, short what, void *context)
 {
 	struct client *client = context;
@@ -594,6 +620,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *context)
 		return;
 	}
 	client->in_bytes += (uint64_t)n;
+	client_trim_arm(client);
 	client_read_enable(client);
 	client_input_process(client);
 }
@@ -696,6 +723,8 @@ struct client *client_create(struct event_base *base, int fd_in, int fd_out,
 				     client_write_cb, client);
 	client->ev_idle = event_new(base, -1, EV_PERSIST,
 				    client_idle_timer_cb, client);
+	client->ev_trim = evtimer_new(base, client_trim_cb, client);
+	client_trim_arm(client);
 	client_build_capability(client);
 	client->ns_prefix = i_strdup("");
 	for (unsigned int i = 0; i < set->namespaces_count; i++) {
@@ -774,6 +803,7 @@ void client_destroy(struct client **_client)
 	event_free(client->ev_read);
 	event_free(client->ev_write);
 	event_free(client->ev_idle);
+	event_free(client->ev_trim);
 	evbuffer_free(client->inbuf);
 	evbuffer_free(client->outbuf);
 	imap_parser_destroy(&client->parser);

@@ -77,6 +77,7 @@ struct client {
 	int fd_in, fd_out;
 	struct event_base *base;
 	struct event *ev_read, *ev_write, *ev_idle, *ev_idle_notify;
+	struct event *ev_trim; /* release memory when input goes quiet */
 	struct evbuffer *inbuf, *outbuf;
 	struct imap_parser *parser;
 	const struct loft_settings *set;

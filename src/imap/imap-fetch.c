@@ -280,6 +280,11 @@ static void fetch_cache_clear(void)
 	fetch_cache.uid = 0;
 }
 
+void imap_fetch_cache_release(void)
+{
+	fetch_cache_clear();
+}
+
 static bool fetch_cache_lookup(struct fetch_message *msg, uint32_t uid,
 			       uint32_t uidvalidity)
 {

@@ -12,6 +12,9 @@ struct imap_fetch;
 int imap_fetch_parse(const struct imap_arg *args, bool uid,
 		     struct imap_fetch **fetch_r, const char **error_r);
 void imap_fetch_free(struct imap_fetch **fetch);
+/* Free the last fetched message kept parsed for the next FETCH of the same
+   message. Only while no FETCH is running (an idle session). */
+void imap_fetch_cache_release(void);
 
 /* Write the FETCH response for seq of the selected mailbox; sets \Seen
    first when a non-PEEK body item was asked for (and then includes

@@ -359,6 +359,14 @@ void index_db_lazy_end(struct mail_user *user)
 	(void)exec(user, user->txn_failed ? "ROLLBACK" : "COMMIT");
 }
 
+void mail_user_release_memory(struct mail_user *user)
+{
+	if (user->db == NULL || (user->txn_depth > 0 && !user->lazy_read))
+		return;
+	index_db_lazy_end(user);
+	(void)sqlite3_db_release_memory(user->db);
+}
+
 int index_db_begin(struct mail_user *user, bool write)
 {
 	/* a write must not upgrade an older snapshot (SQLITE_BUSY_SNAPSHOT);
