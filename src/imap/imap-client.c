@@ -650,6 +650,17 @@ static void client_idle_timer_cb(evutil_socket_t fd, short what,
 	if (client->idle_cmd == NULL)
 		return;
 	client_sync(client, false, true);
+	if (client->ev_idle_notify != NULL) {
+		/* inotify woke us: look again in a second, when a change
+		   that the stamps could hide is due to be verified (the sync
+		   rule in maildir-sync.c); a quiet mailbox goes back to
+		   mailbox_idle_check_interval */
+		struct timeval tv = { 1, 0 };
+		unsigned int secs = client->set->mailbox_idle_check_interval;
+		if ((what & EV_READ) == 0 && secs > 1)
+			tv.tv_sec = secs;
+		event_add(client->ev_idle, &tv);
+	}
 	if (interval > 0 &&
 	    now - client->idle_last_notify_ms >= interval * 1000ULL) {
 		client_send_line(client, "* OK Still here");
@@ -671,7 +682,10 @@ void client_idle_start(struct client_command *cmd)
 	int fd = client->mailbox == NULL ? -1 :
 		mailbox_notify_fd(client->mailbox);
 	if (fd >= 0) {
-		tv.tv_sec = 1;
+		/* Dovecot's mailbox_idle_check_interval (30 s): with 10,000
+		   IDLE connections, a 1 s poll was 10,000 wake-ups a second */
+		unsigned int secs = client->set->mailbox_idle_check_interval;
+		tv.tv_sec = secs == 0 ? 1 : secs;
 		tv.tv_usec = 0;
 	}
 	event_add(client->ev_idle, &tv);

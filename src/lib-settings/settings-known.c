@@ -53,7 +53,7 @@ static const char *const global_names[] = {
 	"mail_cache_purge_delete_percentage", "mail_cache_unaccessed_field_drop",
 	"mail_cache_record_max_size", "mail_cache_max_headers_count",
 	"mail_cache_max_header_name_length", "mail_location_legacy",
-	"mailbox_idle_check_interval", "mailbox_list_index",
+	"mailbox_list_index",
 	"mailbox_list_index_include_inbox", "mailbox_list_index_very_dirty_syncs",
 	"mailbox_list_layout", "mailbox_list_utf8", "mailbox_list_index_prefix",
 	"mailbox_directory_name", "mailbox_root_directory_name",

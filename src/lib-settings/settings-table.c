@@ -74,6 +74,7 @@ static const struct setting_def global_defs[] = {
 	DEF(SET_SIZE, loft_settings, imap_max_line_length, "64k"),
 	DEF(SET_STR, loft_settings, imap_capability, ""),
 	DEF(SET_TIME, loft_settings, imap_idle_notify_interval, "2 mins"),
+	DEF(SET_TIME, loft_settings, mailbox_idle_check_interval, "30 secs"),
 	DEF(SET_STR, loft_settings, imap_logout_format,
 	    "in=%i out=%o deleted=%{deleted} expunged=%{expunged} trashed=%{trashed} hdr_count=%{fetch_hdr_count} hdr_bytes=%{fetch_hdr_bytes} body_count=%{fetch_body_count} body_bytes=%{fetch_body_bytes}"),
 	DEF(SET_STR, loft_settings, mail_max_keyword_length, "50"),

@@ -162,6 +162,9 @@ struct loft_settings {
 	uint64_t imap_max_line_length;   /* bytes, default 64k */
 	char *imap_capability;
 	unsigned int imap_idle_notify_interval; /* seconds */
+	/* IDLE: how often to look at the mailbox when inotify is there
+	   (it wakes IDLE at once on a change in cur/ or new/) */
+	unsigned int mailbox_idle_check_interval; /* seconds */
 	char *imap_logout_format;
 	char *mail_max_keyword_length;
 
