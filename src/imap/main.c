@@ -72,7 +72,7 @@ int main(int argc, char *argv[])
 	user_set.fsync = fsync_mode(set->mail_fsync);
 	if (user_set.mail_location == NULL || user_set.mail_location[0] == '\0')
 		user_set.mail_location = "maildir:~/Maildir";
-	if (mail_user_open(&user_set, &user, &error) < 0) {
+	if (mail_user_open_lazy(&user_set, &user, &error) < 0) {
 		i_error("Failed to open mail storage: %s", error);
 		if (session.tag != NULL && session.tag[0] != '\0') {
 			char *line = i_strdup_printf("%s NO [SERVERBUG] "

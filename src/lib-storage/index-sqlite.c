@@ -97,11 +97,28 @@ int index_db_error(struct mail_user *user, int rc, const char *what)
 	return -1;
 }
 
+/* The index is opened lazily, at its first use (mail_user_open() only
+   sets db_path): a session that never touches it (LOGIN + LOGOUT, POP3
+   without a mailbox...) pays nothing for SQLite. After a failed open
+   the next use tries again. */
+static int index_db_ensure(struct mail_user *user)
+{
+	const char *error;
+
+	if (user->db != NULL)
+		return 0;
+	if (user->db_path == NULL)
+		return -1;
+	return index_db_open(user, &error);
+}
+
 static sqlite3_stmt *stmt(struct mail_user *user, enum stmt_id id)
 {
 	sqlite3_stmt *st = user->stmts[id];
 	int rc;
 
+	if (st == NULL && index_db_ensure(user) < 0)
+		return NULL;
 	if (st != NULL) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -119,7 +136,11 @@ static sqlite3_stmt *stmt(struct mail_user *user, enum stmt_id id)
 
 static int exec(struct mail_user *user, const char *sql)
 {
-	int rc = sqlite3_exec(user->db, sql, NULL, NULL, NULL);
+	int rc;
+
+	if (index_db_ensure(user) < 0)
+		return -1;
+	rc = sqlite3_exec(user->db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? 0 : index_db_error(user, rc, sql);
 }
@@ -309,7 +330,11 @@ int index_db_check_replaced(struct mail_user *user)
 	const char *error;
 
 	index_db_lazy_end(user);
-	if (user->db != NULL && user->txn_depth == 0 &&
+	if (user->db == NULL) {
+		/* not opened yet (lazy) or a failed open: open it now */
+		return index_db_ensure(user);
+	}
+	if (user->txn_depth == 0 &&
 	    stat(user->db_path, &st) == 0 && st.st_ino == user->db_ino)
 		return 0;
 	if (user->txn_depth > 0)
@@ -322,9 +347,10 @@ int index_db_check_replaced(struct mail_user *user)
 
 int index_db_open(struct mail_user *user, const char **error_r)
 {
-	free(user->db_path);
-	user->db_path = i_strdup_printf("%s/" INDEX_FILE_NAME,
-					user->loc.index_dir);
+	if (user->db_path == NULL) {
+		user->db_path = i_strdup_printf("%s/" INDEX_FILE_NAME,
+						user->loc.index_dir);
+	}
 	if (try_open(user) == 0)
 		return 0;
 	if (user->db_corrupt ||
@@ -340,8 +366,10 @@ int index_db_open(struct mail_user *user, const char **error_r)
 
 void index_db_lazy_read(struct mail_user *user)
 {
-	if (user->txn_depth > 0 || user->db == NULL)
+	if (user->txn_depth > 0)
 		return; /* inside a transaction already */
+	if (index_db_ensure(user) < 0)
+		return;
 	if (exec(user, "BEGIN") < 0)
 		return;
 	user->txn_depth = 1;

@@ -46,6 +46,12 @@ struct mailbox;
    root (INBOX) if missing, opens/creates the index. */
 int mail_user_open(const struct mail_user_settings *set,
 		   struct mail_user **user_r, const char **error_r);
+/* The same, but the index is opened (created, rebuilt if corrupt) only
+   at its first use: a session that never needs it (LOGIN + LOGOUT)
+   doesn't touch SQLite. An index that can't be opened then fails that
+   command ("Internal error") instead of the login. */
+int mail_user_open_lazy(const struct mail_user_settings *set,
+			struct mail_user **user_r, const char **error_r);
 void mail_user_close(struct mail_user **user);
 /* Give back memory an idle session doesn't need: ends the index's lazily
    opened read transaction and frees SQLite's page cache (refilled from

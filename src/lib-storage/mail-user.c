@@ -124,8 +124,9 @@ int maildir_mbox_create_dirs(struct mail_user *user,
 	return 0;
 }
 
-int mail_user_open(const struct mail_user_settings *set,
-		   struct mail_user **user_r, const char **error_r)
+static int mail_user_open_full(const struct mail_user_settings *set,
+			       bool lazy_index, struct mail_user **user_r,
+			       const char **error_r)
 {
 	struct mail_user *user;
 	struct maildir_mbox inbox;
@@ -169,12 +170,29 @@ int mail_user_open(const struct mail_user_settings *set,
 		return -1;
 	}
 	maildir_mbox_free(&inbox);
-	if (index_db_open(user, error_r) < 0) {
+	if (lazy_index) {
+		/* opened at its first use (index-sqlite.c): a session that
+		   never needs it doesn't open SQLite at all */
+		user->db_path = i_strdup_printf("%s/" INDEX_FILE_NAME,
+						user->loc.index_dir);
+	} else if (index_db_open(user, error_r) < 0) {
 		mail_user_close(&user);
 		return -1;
 	}
 	*user_r = user;
 	return 0;
+}
+
+int mail_user_open(const struct mail_user_settings *set,
+		   struct mail_user **user_r, const char **error_r)
+{
+	return mail_user_open_full(set, false, user_r, error_r);
+}
+
+int mail_user_open_lazy(const struct mail_user_settings *set,
+			struct mail_user **user_r, const char **error_r)
+{
+	return mail_user_open_full(set, true, user_r, error_r);
 }
 
 void mail_user_close(struct mail_user **_user)
