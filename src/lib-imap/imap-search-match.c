@@ -38,10 +38,19 @@ void imap_search_casefold(const void *data, size_t size, string_t *dest)
 
 	while (i < size) {
 		if (p[i] < 0x80) {
-			unsigned char c = p[i++];
+			/* a run of ASCII: lowercased through a small buffer,
+			   one append per chunk instead of one per byte */
+			char buf[256];
+			size_t n_buf = 0;
 
-			str_append_c(dest, (char)(c >= 'A' && c <= 'Z' ?
-						  c + 32 : c));
+			while (i < size && p[i] < 0x80 &&
+			       n_buf < sizeof(buf)) {
+				unsigned char c = p[i++];
+
+				buf[n_buf++] = (char)(c >= 'A' && c <= 'Z' ?
+						      c + 32 : c);
+			}
+			str_append_n(dest, buf, n_buf);
 			continue;
 		}
 		if ((n = uni_utf8_get_char(p + i, size - i, &cp)) == 0) {

@@ -1,6 +1,7 @@
 /* Transfer-encoding and RFC 2047 decoding (see message-decode.h). */
 #include "message-decode.h"
 #include "charset-utf8.h"
+#include <string.h>
 #include <strings.h>
 #include <stdlib.h>
 
@@ -183,6 +184,31 @@ void message_header_decode_utf8(const void *value, size_t size,
 				string_t *dest)
 {
 	const unsigned char *p = value;
+
+	/* no "=?": no encoded-word can start anywhere, so the result is the
+	   input without CR/LF, made valid UTF-8 (what the loop below gives,
+	   without its per-byte appends and allocations) */
+	if (memmem(p, size, "=?", 2) == NULL) {
+		if (memchr(p, '\r', size) == NULL &&
+		    memchr(p, '\n', size) == NULL) {
+			utf8_append_valid(dest, p, size);
+			return;
+		}
+		string_t *unfolded = str_new(size + 1);
+		size_t start = 0;
+
+		for (size_t j = 0; j < size; j++) {
+			if (p[j] == '\r' || p[j] == '\n') {
+				str_append_n(unfolded, p + start, j - start);
+				start = j + 1;
+			}
+		}
+		str_append_n(unfolded, p + start, size - start);
+		utf8_append_valid(dest, str_data(unfolded), str_len(unfolded));
+		str_free(&unfolded);
+		return;
+	}
+
 	string_t *raw = str_new(size + 1), *decoded = str_new(64);
 	size_t i = 0, pending_ws_start = 0, pending_ws_len = 0;
 	bool last_was_encoded = false;

@@ -131,7 +131,11 @@ void str_append(string_t *str, const char *s)
 
 void str_append_c(string_t *str, char c)
 {
-	str_append_n(str, &c, 1);
+	/* hot in per-byte loops (casefolding, decoding): no memcpy call */
+	if (str->len + 2 > str->alloc)
+		str_reserve(str, 1);
+	str->data[str->len++] = c;
+	str->data[str->len] = '\0';
 }
 
 void str_vprintfa(string_t *str, const char *fmt, va_list args)
