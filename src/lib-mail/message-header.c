@@ -111,22 +111,35 @@ static void append_value(const struct message_header_field *field,
 		i++;
 	if (i == len || v[i] == '\r' || v[i] == '\n')
 		i = IS_LWSP(v[0]) ? 1 : 0;
-	for (; i < len; i++) {
+	while (i < len) {
 		unsigned char c = v[i];
+		size_t used = str_len(dest) - start_len, j;
 
-		if (str_len(dest) - start_len >= max_size)
+		if (used >= max_size)
 			break;
-		if (c == '\r' && i + 1 < len && v[i + 1] == '\n')
+		if (c == '\r' && i + 1 < len && v[i + 1] == '\n') {
+			i++;
 			continue;
+		}
 		if (c == '\n') {
 			if (keep_lf)
 				str_append_c(dest, '\n');
+			i++;
 			continue;
 		}
-		if (c == '\0')
+		if (c == '\0') {
 			str_append(dest, "\xEF\xBF\xBD"); /* U+FFFD, as Dovecot */
-		else
-			str_append_c(dest, (char)c);
+			i++;
+			continue;
+		}
+		/* a run of ordinary bytes (a lone CR is one), up to max_size */
+		for (j = i; j < len && j - i < max_size - used; j++) {
+			if (v[j] == '\n' || v[j] == '\0' ||
+			    (v[j] == '\r' && j + 1 < len && v[j + 1] == '\n'))
+				break;
+		}
+		str_append_n(dest, v + i, j - i);
+		i = j;
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "lib.h"
 #include "imap-search-match.h"
 #include "message-decode.h"
+#include "message-header.h"
 
 /* the reference: one byte or one valid UTF-8 char at a time, ASCII
    lowercased, non-ASCII compared only where the input is ASCII */
@@ -174,6 +175,51 @@ static void test_header_decode_plain(void **state)
 	CHECK_DECODE("=?broken", "=?broken");
 }
 
+/* unfolded/raw value of the first field of hdr, at most max bytes */
+static void check_value(const char *hdr, size_t max, bool unfolded,
+			const char *want, size_t want_len)
+{
+	struct message_header_iter iter;
+	struct message_header_field field;
+	string_t *got = str_new(1);
+
+	message_header_iter_init(&iter, (const unsigned char *)hdr,
+				 strlen(hdr));
+	assert_true(message_header_iter_next(&iter, &field));
+	if (unfolded)
+		message_header_field_get_unfolded(&field, got, max);
+	else
+		message_header_field_get_value(&field, got, max);
+	assert_int_equal(str_len(got), want_len);
+	assert_memory_equal(str_data(got), want, want_len);
+	assert_int_equal(str_c(got)[str_len(got)], '\0');
+	str_free(&got);
+}
+
+#define CHECK_VALUE(hdr, max, unf, want) \
+	check_value(hdr, max, unf, want, sizeof(want) - 1)
+
+static void test_header_value_runs(void **state)
+{
+	(void)state;
+	CHECK_VALUE("Subject: Re: money\r\n\r\n", SIZE_MAX, true,
+		    "Re: money");
+	CHECK_VALUE("Subject: a\r\n b\r\n\tc\r\n\r\n", SIZE_MAX, true,
+		    "a b\tc");
+	CHECK_VALUE("Subject: a\r\n b\r\n\r\n", SIZE_MAX, false,
+		    "a\n b");
+	/* a lone CR is kept as a byte, bare LF folds too */
+	CHECK_VALUE("Subject: a\rb\n c\n\n", SIZE_MAX, true, "a\rb c");
+	/* max_size counts output bytes, across folds */
+	CHECK_VALUE("Subject: abcdef\r\n ghij\r\n\r\n", 4, true, "abcd");
+	CHECK_VALUE("Subject: abcdef\r\n ghij\r\n\r\n", 8, true,
+		    "abcdef g");
+	CHECK_VALUE("Subject: abcdef\r\n ghij\r\n\r\n", 0, true, "");
+	CHECK_VALUE("Subject: abcdef\r\n ghij\r\n\r\n", 6, true, "abcdef");
+	CHECK_VALUE("Subject: abcdef\r\n ghij\r\n\r\n", 7, true,
+		    "abcdef ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_casefold_mixed),
 		cmocka_unit_test(test_search_header_long_ascii),
 		cmocka_unit_test(test_header_decode_plain),
+		cmocka_unit_test(test_header_value_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
