@@ -1,5 +1,6 @@
 #include "master-service.h"
 #include "log.h"
+#include "ipc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -58,6 +59,19 @@ void master_service_die_with_master(void)
 		i_error("Master process died, exiting");
 		exit(FATAL_EXIT_CODE);
 	}
+}
+
+void master_service_report_busy(bool busy)
+{
+	static bool busy_sent = false;
+
+	if (busy == busy_sent)
+		return;
+	struct ipc_msg *msg = ipc_msg_create(busy ? IPC_MSG_PROCESS_BUSY :
+					     IPC_MSG_PROCESS_AVAIL);
+	(void)ipc_send(MASTER_CONTROL_FD, msg);
+	ipc_msg_free(&msg);
+	busy_sent = busy;
 }
 
 const struct loft_settings *master_service_init(const char *name,

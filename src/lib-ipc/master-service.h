@@ -78,6 +78,12 @@ void master_service_restrict(void);
    one. No-op in mail sessions and processes not started by loft. */
 void master_service_die_with_master(void);
 
+/* Tell the master over MASTER_CONTROL_FD whether this service process
+   takes new connections: busy at its client_limit (the master then starts
+   another process on the same listeners), available again below it.
+   Sends only when the state changes. */
+void master_service_report_busy(bool busy);
+
 /* base_dir-relative path of a service socket, e.g. "auth-userdb".
    Caller frees. */
 char *master_service_socket_path(const char *name);

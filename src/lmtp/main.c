@@ -39,19 +39,10 @@ struct lmtp_listener {
 static struct lmtp_listener *listeners;
 static unsigned int listeners_count;
 static unsigned int client_limit; /* 0 = unlimited */
-static bool accepting = true, busy_sent, have_master_control;
+static bool accepting = true, have_master_control;
 static unsigned int connections_total;
 static time_t idle_since;
 static struct event *idle_timer;
-
-static void master_notify(enum ipc_msg_type type)
-{
-	if (!have_master_control)
-		return;
-	struct ipc_msg *msg = ipc_msg_create(type);
-	(void)ipc_send(MASTER_CONTROL_FD, msg);
-	ipc_msg_free(&msg);
-}
 
 static void listeners_set_accepting(bool enable)
 {
@@ -64,13 +55,8 @@ static void listeners_set_accepting(bool enable)
 		else
 			event_del(listeners[i].event);
 	}
-	if (!enable && !busy_sent) {
-		master_notify(IPC_MSG_PROCESS_BUSY);
-		busy_sent = true;
-	} else if (enable && busy_sent) {
-		master_notify(IPC_MSG_PROCESS_AVAIL);
-		busy_sent = false;
-	}
+	if (have_master_control)
+		master_service_report_busy(!enable);
 }
 
 static bool at_client_limit(const struct lmtp_server *server)

@@ -26,7 +26,7 @@ static unsigned int listeners_count;
 static struct login_client *clients;
 static unsigned int clients_count, connections_total;
 static unsigned int service_count, client_limit;
-static bool accepting = true, busy_sent;
+static bool accepting = true;
 
 SSL_CTX *login_ssl_ctx(void)
 {
@@ -52,13 +52,6 @@ void login_clients_unlink(struct login_client *client)
 	client->prev = client->next = NULL;
 }
 
-static void master_notify(enum ipc_msg_type type)
-{
-	struct ipc_msg *msg = ipc_msg_create(type);
-	(void)ipc_send(MASTER_CONTROL_FD, msg);
-	ipc_msg_free(&msg);
-}
-
 static void listeners_set_accepting(bool enable)
 {
 	if (accepting == enable)
@@ -70,13 +63,7 @@ static void listeners_set_accepting(bool enable)
 		else
 			event_del(listeners[i].event);
 	}
-	if (!enable && !busy_sent) {
-		master_notify(IPC_MSG_PROCESS_BUSY);
-		busy_sent = true;
-	} else if (enable && busy_sent) {
-		master_notify(IPC_MSG_PROCESS_AVAIL);
-		busy_sent = false;
-	}
+	master_service_report_busy(!enable);
 }
 
 void login_clients_released(void)

@@ -81,6 +81,9 @@ void master_listeners_close(struct master *m);
 
 /* service.c */
 struct service *service_find(struct master *m, const char *name);
+/* true (and a warning, once until a process exits) when the service has
+   process_limit processes */
+bool service_process_limit_reached(struct service *service);
 void services_start(struct master *m);
 void service_process_ensure(struct service *service);
 void services_sigchld(struct master *m);

@@ -129,6 +129,19 @@ static void restrict_env_for_user(struct master *m, const char *user,
 
 static void service_control_input(evutil_socket_t fd, short what, void *ctx);
 
+bool service_process_limit_reached(struct service *service)
+{
+	if (service->process_count < service->process_limit)
+		return false;
+	if (!service->warned_limit) {
+		i_warning("service(%s): process_limit (%u) reached, "
+			  "client connections are being dropped",
+			  service->name, service->process_limit);
+		service->warned_limit = true;
+	}
+	return true;
+}
+
 static void service_process_spawn(struct service *service)
 {
 	struct master *m = master;
@@ -227,15 +240,8 @@ void service_process_ensure(struct service *service)
 	    service->kind != SERVICE_KIND_LMTP)
 		want = 1;
 	while (service_available_count(service) < want) {
-		if (service->process_count >= service->process_limit) {
-			if (!service->warned_limit) {
-				i_warning("service(%s): process_limit (%u) reached, "
-					  "client connections are being dropped",
-					  service->name, service->process_limit);
-				service->warned_limit = true;
-			}
+		if (service_process_limit_reached(service))
 			return;
-		}
 		service_process_spawn(service);
 	}
 	service->warned_limit = false;

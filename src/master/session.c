@@ -364,13 +364,7 @@ void session_start(struct master *m, struct service_process *login,
 		session_reply(login, false, 0, "Service not enabled");
 		return;
 	}
-	if (service->process_count >= service->process_limit) {
-		if (!service->warned_limit) {
-			i_warning("service(%s): process_limit (%u) reached, "
-				  "client connections are being dropped",
-				  service->name, service->process_limit);
-			service->warned_limit = true;
-		}
+	if (service_process_limit_reached(service)) {
 		session_reply(login, false, 0, "Maximum number of connections reached");
 		return;
 	}
