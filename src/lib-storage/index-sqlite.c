@@ -242,14 +242,19 @@ static int try_open(struct mail_user *user)
 		return -1;
 	}
 	sqlite3_busy_timeout(user->db, INDEX_BUSY_TIMEOUT_MS);
+	/* a WAL index that was merely busy: wait for it the usual time */
+	if (rc == SQLITE_BUSY)
+		rc = sqlite3_exec(user->db, "PRAGMA journal_mode=WAL", NULL,
+				  NULL, NULL);
+	if (rc != SQLITE_OK)
+		return index_db_error(user, rc, "PRAGMA journal_mode=WAL");
 	/* No syncs: the index is a cache of the Maildir, dovecot-uidlist
 	   and dovecot-keywords (which are synced per mail_fsync). After a
 	   power loss it may have lost its last transactions (the next sync
 	   puts them back from the Maildir) or be corrupt (then it is
 	   rebuilt: index_db_recreate()). An application crash loses
 	   nothing in WAL mode. */
-	if (exec(user, "PRAGMA journal_mode=WAL") < 0 ||
-	    exec(user, "PRAGMA synchronous=OFF") < 0)
+	if (exec(user, "PRAGMA synchronous=OFF") < 0)
 		return -1;
 	if (stat(user->db_path, &st) == 0 &&
 	    st.st_size <= INDEX_QUICK_CHECK_MAX_SIZE) {
