@@ -54,8 +54,8 @@ int mail_user_open_lazy(const struct mail_user_settings *set,
 			struct mail_user **user_r, const char **error_r);
 void mail_user_close(struct mail_user **user);
 /* Give back memory an idle session doesn't need: ends the index's lazily
-   opened read transaction and frees SQLite's page cache (refilled from
-   the file by the next command). No-op inside an explicit transaction. */
+   opened read transaction and closes the index (its next use reopens
+   it; open mailboxes stay valid). No-op inside an explicit transaction. */
 void mail_user_release_memory(struct mail_user *user);
 char mail_user_separator(const struct mail_user *user);
 /* Root directory of the Maildir (INBOX). */

@@ -146,6 +146,7 @@ static int mail_user_open_full(const struct mail_user_settings *set,
 		return -1;
 	}
 	user = i_new(struct mail_user, 1);
+	user->db_hold_fd = -1;
 	user->username = i_strdup(set->username);
 	user->sep = set->separator == 0 ? '.' : set->separator;
 	user->fsync = set->fsync;

@@ -299,6 +299,7 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	   count) changed the index since the view caught up */
 	int64_t dv = index_db_data_version(box->user);
 	if (dv >= 0 && dv == box->data_version &&
+	    box->db_opens == box->user->db_opens &&
 	    box->commit_count == box->user->commit_count &&
 	    box->modseq != UINT64_MAX) {
 		index_db_lazy_end(box->user);
@@ -312,6 +313,7 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	}
 	index_db_lazy_end(box->user);
 	box->data_version = dv;
+	box->db_opens = box->user->db_opens;
 	box->commit_count = box->user->commit_count;
 	box->status_valid = false;
 	if (box->count > first_new) {

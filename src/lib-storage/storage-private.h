@@ -217,7 +217,11 @@ struct mail_user {
 	bool lazy_read;   /* the open transaction is index_db_lazy_read()'s */
 	bool db_corrupt;  /* seen SQLITE_CORRUPT: recreate at next sync */
 	ino_t db_ino;     /* to notice a rebuild by another process */
-	unsigned int db_generation; /* ++ at every (re)open */
+	unsigned int db_generation; /* ++ at every (re)open of another file */
+	unsigned int db_opens;      /* ++ at every open: a new connection,
+				       whose data_version starts anew */
+	bool db_idle_closed;        /* closed by mail_user_release_memory() */
+	int db_hold_fd;             /* the closed file, held open, or -1 */
 	uint64_t commit_count;      /* ++ at every commit of ours */
 	unsigned int sync_scans;    /* ++ at every Maildir scan (tests) */
 	char *error;   /* last client-safe error */
@@ -317,8 +321,10 @@ struct mailbox {
 	char **keywords;       /* dovecot-keywords names, NULL-terminated */
 	int notify_fd;
 	unsigned int db_generation;
-	/* index state the view last caught up with */
+	/* index state the view last caught up with (data_version of the
+	   connection db_opens) */
 	int64_t data_version;
+	unsigned int db_opens;
 	uint64_t commit_count;
 	/* mailbox_cache_set() values not written yet: one transaction
 	   for many (mailbox_cache_flush()) */

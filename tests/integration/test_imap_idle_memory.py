@@ -4,6 +4,7 @@ parsed for the next FETCH of the same message and SQLite keeps its page
 cache; about 2 s after the client goes quiet, loft-imap frees both and
 trims the heap, and the session still works."""
 import os
+import re
 import time
 
 from loftserver import LoftServer
@@ -63,5 +64,86 @@ def test_idle_session_releases_memory():
         assert body in b"".join(untagged)
         c.ok("LOGOUT")
         c.sock.close()
+    finally:
+        srv.cleanup()
+
+
+def index_mapped(pid):
+    """True while the process has SQLite's connection to the index open:
+    its WAL and shared memory (an idle session keeps only a plain fd on
+    the database file, to know it when it reopens)"""
+    with open("/proc/%d/maps" % pid) as f:
+        if "loft.index.sqlite-" in f.read():
+            return True
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if "loft.index.sqlite-" in os.readlink("/proc/%d/fd/%s" % (pid, fd)):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def test_idle_session_closes_index():
+    """about 2 s after the client goes quiet the session closes its index
+    (an open SQLite connection is most of an idle session's memory); the
+    next command reopens it and reports what changed meanwhile, also
+    when the index was rebuilt in between"""
+    srv = LoftServer(users={USER: PASSWORD})
+    srv.start()
+    try:
+        w = IMAP(srv.ports["imap"])
+        w.ok("LOGIN %s %s" % (USER, PASSWORD))
+        for i in range(20):
+            msg = b"Subject: m%d\r\n\r\nbody %d\r\n" % (i, i)
+            w.ok("APPEND INBOX {%d}" % len(msg), msg)
+
+        c = IMAP(srv.ports["imap"])
+        c.ok("LOGIN %s %s" % (USER, PASSWORD))
+        _, untagged = c.ok("SELECT INBOX")
+        assert b"* 20 EXISTS" in b"".join(untagged)
+        c.ok("NOOP")
+        pids = [p for p in imap_pids(srv.proc.pid) if index_mapped(p)]
+        # both sessions have the index open right after their commands
+        assert len(pids) == 2, pids
+        assert wait_for(lambda: not any(index_mapped(p) for p in
+                                        imap_pids(srv.proc.pid)), 8), \
+            "an idle session still has its index open"
+
+        # a change while the session's index is closed
+        msg = b"Subject: new\r\n\r\nnew\r\n"
+        w.ok("APPEND INBOX {%d}" % len(msg), msg)
+        w.ok("SELECT INBOX")
+        w.ok("STORE 3 +FLAGS (\\Flagged)")
+        _, untagged = c.ok("NOOP")
+        text = b"".join(untagged)
+        assert b"* 21 EXISTS" in text, untagged
+        assert re.search(rb"\* 3 FETCH \(FLAGS \([^)]*\\Flagged", text), untagged
+        _, untagged = c.ok("UID FETCH 1:* (UID)")
+        assert len([u for u in untagged if b"FETCH" in u]) == 21
+
+        # the index rebuilt from the Maildir while both sessions are
+        # idle (index closed): UIDs and flags survive, no new UIDVALIDITY
+        assert wait_for(lambda: not any(index_mapped(p) for p in
+                                        imap_pids(srv.proc.pid)), 8)
+        root = srv.maildir(USER)
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(os.path.join(root, "loft.index.sqlite" + suffix))
+            except FileNotFoundError:
+                pass
+        w.ok("STORE 1 +FLAGS (\\Seen)")
+        _, untagged = c.ok("NOOP")
+        text = b"".join(untagged)
+        assert re.search(rb"\* 1 FETCH \(FLAGS \([^)]*\\Seen", text), (untagged, w.ok("FETCH 1:3 (UID FLAGS)"), srv.log()[-3000:])
+        assert b"EXISTS" not in text and b"EXPUNGE" not in text, untagged
+        _, untagged = c.ok("FETCH 1:* (UID FLAGS)")
+        fetched = [u for u in untagged if b"FETCH" in u]
+        assert len(fetched) == 21
+        assert b"UID 21 " in fetched[-1] or b"UID 21)" in fetched[-1]
+        assert b"\\Flagged" in fetched[2]
+        c.ok("LOGOUT")
+        w.ok("LOGOUT")
+        assert "UIDVALIDITY changed" not in srv.log()
     finally:
         srv.cleanup()
