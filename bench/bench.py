@@ -12,7 +12,10 @@ a 2000-message subset (quick mode); RUNS=N (3); KEEP=1 keeps the temp dir;
 SCENARIOS="imap20 ..." a subset; IDLE_CONNS=N idle connections for idle10k
 (10000, quick 2000); BIG_MSGS=N messages in the big100k mailbox (100000,
 quick 20000); IDLE_RUNS=N runs of idle10k (1); RESULTS_NAME=name writes
-bench/results/name.json instead of <date>[-quick].json.
+bench/results/name.json instead of <date>[-quick].json;
+IMAP_CLIENT_LIMIT=N loft's service imap { client_limit } (10: a loft-imap
+process serves up to 10 connections of one user; 1 = one process per
+connection, as Dovecot is run).
 """
 import datetime
 import json
@@ -57,6 +60,9 @@ IDLE_MSGS = 10       # messages per idle user's INBOX
 # 10k logins take ~100 s per server: one run each unless IDLE_RUNS says
 # otherwise (memory per connection hardly varies between runs)
 IDLE_RUNS = int(os.environ.get("IDLE_RUNS") or 1)
+# loft's service imap { client_limit }: connections of one user that one
+# loft-imap process serves (1 = a process per connection, as Dovecot)
+IMAP_CLIENT_LIMIT = int(os.environ.get("IMAP_CLIENT_LIMIT") or 10)
 BIG_MSGS = int(os.environ.get("BIG_MSGS") or (20000 if QUICK else 100000))
 ONLY = os.environ.get("SCENARIOS", "").split()
 # 10k connections: fds for the load generator and both servers' masters
@@ -94,12 +100,14 @@ def user_names():
 
 
 SERVICES = """
-# one imap process per connection (the default) for up to {procs}
-# connections; 10 connections per user and IP in idle10k
+# up to {procs} imap connections; 10 connections per user and IP in
+# idle10k. Dovecot: one imap process per connection (its default and
+# advice: its client_limit would put several users in one process).
+# loft: {imap_client_limit_note}
 mail_max_userip_connections = 100
 service imap {{
   process_limit = {procs}
-}}
+{imap_client_limit}}}
 service imap-login {{
   inet_listener imap {{
     port = {imap}
@@ -203,7 +211,17 @@ class Server:
             else:
                 f.write("default_login_user = nobody\n"
                         "default_internal_user = nobody\n")
-            f.write(SERVICES.format(procs=IDLE_CONNS + 500, **self.ports))
+            if name == "loft" and IMAP_CLIENT_LIMIT > 1:
+                limit = "  client_limit = %d\n" % IMAP_CLIENT_LIMIT
+                note = ("a process serves up to %d connections of one "
+                        "user (never two users)" % IMAP_CLIENT_LIMIT)
+            else:
+                limit = ""
+                note = "one process per connection, as Dovecot"
+            f.write(SERVICES.format(procs=IDLE_CONNS + 500,
+                                    imap_client_limit=limit,
+                                    imap_client_limit_note=note,
+                                    **self.ports))
             if name == "dovecot":
                 f.write(DOVECOT_EXTRA.format(procs=IDLE_CONNS + 500))
 
@@ -733,6 +751,7 @@ def main():
                    ["/usr/sbin/dovecot", "--version"], capture_output=True,
                    text=True).stdout.strip(),
                "quick": bool(QUICK), "secs": SECS, "runs": RUNS,
+               "loft_imap_client_limit": IMAP_CLIENT_LIMIT,
                "scenarios": {}}
     try:
         for s in servers:

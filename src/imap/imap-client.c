@@ -245,7 +245,21 @@ void client_disconnect(struct client *client, const char *bye,
 	str_free(&line);
 
 	event_del(client->ev_read);
-	event_base_loopbreak(client->base);
+	if (client->disconnected_callback != NULL)
+		client->disconnected_callback(client);
+	else
+		event_base_loopbreak(client->base);
+}
+
+/* several sessions in one process: log lines name the one running */
+static const struct client *log_current;
+
+static void client_log_activate(struct client *client)
+{
+	if (client->log_prefix != NULL && log_current != client) {
+		log_set_prefix(client->log_prefix);
+		log_current = client;
+	}
 }
 
 /* ---- commands ---- */
@@ -582,6 +596,8 @@ static void client_trim_cb(evutil_socket_t fd, short what, void *context)
 {
 	struct client *client = context;
 
+	client_log_activate(client);
+
 	/* a running command other than IDLE may be using the caches */
 	if (client->cmd != NULL && client->idle_cmd == NULL)
 		return;
@@ -601,6 +617,8 @@ static void client_trim_arm(struct client *client)
 static void client_read_cb(evutil_socket_t fd, short what, void *context)
 {
 	struct client *client = context;
+
+	client_log_activate(client);
 
 	if ((what & EV_TIMEOUT) != 0) {
 		client_disconnect(client, "Disconnected for inactivity.",
@@ -629,6 +647,8 @@ static void client_write_cb(evutil_socket_t fd, short what, void *context)
 {
 	struct client *client = context;
 
+	client_log_activate(client);
+
 	client_flush(client);
 	if (client->disconnected)
 		return;
@@ -644,6 +664,8 @@ static void client_idle_timer_cb(evutil_socket_t fd, short what,
 				 void *context)
 {
 	struct client *client = context;
+
+	client_log_activate(client);
 	uint64_t now = time_monotonic_ms();
 	unsigned int interval = client->set->imap_idle_notify_interval;
 
@@ -827,6 +849,9 @@ void client_destroy(struct client **_client)
 	free(client->username);
 	free(client->session_id);
 	free(client->ns_prefix);
+	free(client->log_prefix);
+	if (log_current == client)
+		log_current = NULL;
 	free(client);
 }
 

@@ -109,6 +109,14 @@ struct client {
 	unsigned int fetch_hdr_count, fetch_body_count;
 	uint64_t fetch_hdr_bytes, fetch_body_bytes;
 
+	/* A process serving several sessions (main.c) sets these: the log
+	   prefix ("imap(user)<pid><session>") made current whenever the
+	   client's events run, and what to call once it is disconnected
+	   (instead of ending the event loop) */
+	char *log_prefix;
+	void (*disconnected_callback)(struct client *client);
+	void *context;
+
 	bool sync_error_logged;
 	bool input_eof;
 	bool disconnected;

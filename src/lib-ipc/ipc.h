@@ -31,8 +31,17 @@ enum ipc_msg_type {
 	IPC_MSG_PROCESS_BUSY = 3,
 	/* login -> master: this process accepts connections again. */
 	IPC_MSG_PROCESS_AVAIL = 4,
+	/* master -> mail process (imap with client_limit > 1): serve one
+	   more session of the same user. fd = the client connection;
+	   fields as in IPC_MSG_SESSION_START. */
+	IPC_MSG_SESSION_ADD = 5,
+	/* mail process -> master: a session added by SESSION_ADD (or the
+	   first one, from the environment) has ended. Fields: session (its
+	   id), rip. When the process has none left the master closes the
+	   control socket and the process exits. */
+	IPC_MSG_SESSION_DONE = 6,
 };
-#define IPC_MSG_TYPE_MAX 4
+#define IPC_MSG_TYPE_MAX 6
 
 struct ipc_field {
 	char *key;

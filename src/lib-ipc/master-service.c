@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <time.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 static char *service_name;
 static pid_t master_pid;
@@ -146,33 +147,77 @@ static const char *env_or_null(const char *name)
 	return v == NULL || v[0] == '\0' ? NULL : v;
 }
 
-bool master_service_get_session(struct master_session *s)
+static const char *env_get(const void *context, const char *name)
+{
+	(void)context;
+	return env_or_null(name);
+}
+
+/* the IPC field of a LOFT_* variable is its lowercased rest ("user",
+   "session", "input"...: the master's session_env_map) */
+static const char *ipc_get(const void *context, const char *name)
+{
+	char key[32];
+	size_t i;
+
+	name += strlen("LOFT_");
+	for (i = 0; name[i] != '\0' && i < sizeof(key) - 1; i++)
+		key[i] = (char)(name[i] | 0x20);
+	key[i] = '\0';
+	const char *v = ipc_msg_get(context, key);
+	return v == NULL || v[0] == '\0' ? NULL : v;
+}
+
+static bool session_fill(struct master_session *s,
+			 const char *(*get)(const void *, const char *),
+			 const void *context)
 {
 	memset(s, 0, sizeof(*s));
-	s->user = env_or_null("LOFT_USER");
+	s->user = get(context, "LOFT_USER");
 	if (s->user == NULL)
 		return false;
-	s->home = env_or_null("LOFT_HOME");
-	s->mail = env_or_null("LOFT_MAIL");
-	s->rip = env_or_null("LOFT_RIP");
-	s->lip = env_or_null("LOFT_LIP");
+	s->home = get(context, "LOFT_HOME");
+	s->mail = get(context, "LOFT_MAIL");
+	s->rip = get(context, "LOFT_RIP");
+	s->lip = get(context, "LOFT_LIP");
 	uint32_t port;
-	if (env_or_null("LOFT_RPORT") != NULL &&
-	    str_to_uint32(getenv("LOFT_RPORT"), &port) == 0)
+	const char *v = get(context, "LOFT_RPORT");
+	if (v != NULL && str_to_uint32(v, &port) == 0)
 		s->rport = port;
-	if (env_or_null("LOFT_LPORT") != NULL &&
-	    str_to_uint32(getenv("LOFT_LPORT"), &port) == 0)
+	v = get(context, "LOFT_LPORT");
+	if (v != NULL && str_to_uint32(v, &port) == 0)
 		s->lport = port;
-	s->session_id = env_or_null("LOFT_SESSION");
-	s->tag = env_or_null("LOFT_TAG");
-	s->client_input = env_or_null("LOFT_INPUT");
-	s->mech = env_or_null("LOFT_MECH");
-	s->secured = env_or_null("LOFT_SECURED") != NULL &&
-		strcmp(getenv("LOFT_SECURED"), "1") == 0;
-	s->tls = env_or_null("LOFT_TLS") != NULL &&
-		strcmp(getenv("LOFT_TLS"), "1") == 0;
-	s->userdb_fields = env_or_null("LOFT_USERDB");
+	s->session_id = get(context, "LOFT_SESSION");
+	s->tag = get(context, "LOFT_TAG");
+	s->client_input = get(context, "LOFT_INPUT");
+	s->mech = get(context, "LOFT_MECH");
+	v = get(context, "LOFT_SECURED");
+	s->secured = v != NULL && strcmp(v, "1") == 0;
+	v = get(context, "LOFT_TLS");
+	s->tls = v != NULL && strcmp(v, "1") == 0;
+	s->userdb_fields = get(context, "LOFT_USERDB");
 	return true;
+}
+
+bool master_service_get_session(struct master_session *s)
+{
+	return session_fill(s, env_get, NULL);
+}
+
+bool master_service_session_from_ipc(const struct ipc_msg *msg,
+				     struct master_session *s)
+{
+	return session_fill(s, ipc_get, msg);
+}
+
+bool master_service_session_control(void)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	return getenv("LOFT_USER") != NULL &&
+		getsockopt(MASTER_CONTROL_FD, SOL_SOCKET, SO_TYPE, &type,
+			   &len) == 0 && type == SOCK_SEQPACKET;
 }
 
 char *master_service_socket_path(const char *name)

@@ -19,6 +19,7 @@
    "-c FILE" (reads the config file itself) instead of fd 3. */
 #include "lib.h"
 #include "settings.h"
+#include "ipc.h"
 
 #define MASTER_SETTINGS_FD 3
 #define MASTER_CONTROL_FD 4
@@ -65,6 +66,15 @@ const struct master_listener *master_service_listeners(unsigned int *count_r);
 /* Session from the environment (for imap/pop3). Strings point into the
    environment. Returns false if LOFT_USER is unset. */
 bool master_service_get_session(struct master_session *session_r);
+/* The same from an IPC_MSG_SESSION_ADD message (fields named as in
+   IPC_MSG_SESSION_START). Strings point into msg. Returns false if it
+   has no user. */
+bool master_service_session_from_ipc(const struct ipc_msg *msg,
+				     struct master_session *session_r);
+/* True when MASTER_CONTROL_FD is the master's socket for adding sessions
+   to this mail process (service imap with client_limit > 1). */
+bool master_service_session_control(void);
+
 /* Drop privileges as the master asked in the environment
    (LOFT_RESTRICT_CHROOT, LOFT_RESTRICT_GID, LOFT_RESTRICT_UID): chroot,
    setgroups/setgid/setuid, and verify root can't be regained. Call after

@@ -37,6 +37,17 @@ struct service_process {
 	bool available;       /* login: still accepting connections */
 	time_t started;
 	char *user, *rip;     /* mail sessions: for mail_max_userip_connections */
+	/* a mail process serving several sessions of one user (service
+	   client_limit > 1; session.c): what they must share to be added
+	   to it, and each session's id and remote IP */
+	char *group_key;
+	struct service_session *sessions;
+	unsigned int sessions_count, sessions_alloc;
+	bool closing;         /* no sessions left: control socket closed */
+};
+
+struct service_session {
+	char *id, *rip;
 };
 
 struct service {
@@ -88,6 +99,9 @@ void services_start(struct master *m);
 void service_process_ensure(struct service *service);
 void services_sigchld(struct master *m);
 void services_kill(struct master *m, int sig);
+/* Read proc's IPC messages from fd (its end of the control socket,
+   made non-blocking); proc owns fd from now on. */
+void service_process_listen_control(struct service_process *proc, int fd);
 /* Resolve a service binary (build tree or libexec). Caller frees. */
 char *master_binary_path(struct master *m, const char *binary);
 
@@ -99,6 +113,13 @@ void service_process_attach(struct service *service,
 			    struct service_process *proc);
 void service_process_detach(struct service_process *proc);
 struct service_process *service_process_lookup(pid_t pid);
+/* One more session (id, rip: may be NULL) served by a mail process,
+   counted for mail_max_userip_connections until removed or until the
+   process is detached. remove returns false if proc has no such id. */
+void service_process_session_add(struct service_process *proc,
+				 const char *id, const char *rip);
+bool service_process_session_remove(struct service_process *proc,
+				    const char *id);
 /* Live sessions of service for user from rip. */
 unsigned int service_userip_count(const struct service *service,
 				  const char *user, const char *rip);
@@ -108,5 +129,8 @@ void process_table_deinit(void);
    process's SESSION_START request; replies SESSION_STARTED. */
 void session_start(struct master *m, struct service_process *login,
 		   struct ipc_msg *msg);
+/* A mail process's IPC_MSG_SESSION_DONE: one of its sessions ended;
+   with none left, close its control socket (it exits then). */
+void session_done(struct service_process *proc, struct ipc_msg *msg);
 
 #endif

@@ -178,6 +178,48 @@ void service_process_detach(struct service_process *proc)
 
 	if (proc->user != NULL && proc->rip != NULL)
 		userip_remove(service, proc->user, proc->rip);
+	for (unsigned int i = 0; i < proc->sessions_count; i++) {
+		struct service_session *ss = &proc->sessions[i];
+		if (proc->user != NULL && ss->rip != NULL)
+			userip_remove(service, proc->user, ss->rip);
+		free(ss->id);
+		free(ss->rip);
+	}
+	i_free(proc->sessions);
+	proc->sessions_count = proc->sessions_alloc = 0;
+}
+
+void service_process_session_add(struct service_process *proc,
+				 const char *id, const char *rip)
+{
+	if (proc->sessions_count == proc->sessions_alloc) {
+		proc->sessions_alloc = proc->sessions_alloc == 0 ? 4 :
+			proc->sessions_alloc * 2;
+		proc->sessions = i_realloc(proc->sessions,
+			sizeof(*proc->sessions) * proc->sessions_alloc);
+	}
+	struct service_session *ss = &proc->sessions[proc->sessions_count++];
+	ss->id = i_strdup(id == NULL ? "" : id);
+	ss->rip = rip == NULL || rip[0] == '\0' ? NULL : i_strdup(rip);
+	if (proc->user != NULL && ss->rip != NULL)
+		userip_add(proc->service, proc->user, ss->rip);
+}
+
+bool service_process_session_remove(struct service_process *proc,
+				    const char *id)
+{
+	for (unsigned int i = 0; i < proc->sessions_count; i++) {
+		struct service_session *ss = &proc->sessions[i];
+		if (strcmp(ss->id, id) != 0)
+			continue;
+		if (proc->user != NULL && ss->rip != NULL)
+			userip_remove(proc->service, proc->user, ss->rip);
+		free(ss->id);
+		free(ss->rip);
+		proc->sessions[i] = proc->sessions[--proc->sessions_count];
+		return true;
+	}
+	return false;
 }
 
 struct service_process *service_process_lookup(pid_t pid)

@@ -255,7 +255,37 @@ static void service_process_free(struct service_process *proc)
 		close(proc->control_fd);
 	free(proc->user);
 	free(proc->rip);
+	free(proc->group_key);
 	free(proc);
+}
+
+void service_process_listen_control(struct service_process *proc, int fd)
+{
+	proc->control_fd = fd;
+	evutil_make_socket_nonblocking(fd);
+	proc->control_event = event_new(master->base, fd, EV_READ | EV_PERSIST,
+					service_control_input, proc);
+	event_add(proc->control_event, NULL);
+}
+
+/* what each kind of process may ask of the master: a mail process runs
+   as its user and may only report its own sessions */
+static bool service_msg_allowed(const struct service *service,
+				enum ipc_msg_type type)
+{
+	switch (service->kind) {
+	case SERVICE_KIND_LOGIN:
+		return type == IPC_MSG_PROCESS_BUSY ||
+			type == IPC_MSG_PROCESS_AVAIL ||
+			type == IPC_MSG_SESSION_START;
+	case SERVICE_KIND_LMTP:
+		return type == IPC_MSG_PROCESS_BUSY ||
+			type == IPC_MSG_PROCESS_AVAIL;
+	case SERVICE_KIND_MAIL:
+		return type == IPC_MSG_SESSION_DONE;
+	default:
+		return false;
+	}
 }
 
 static void service_control_input(evutil_socket_t fd, short what, void *ctx)
@@ -275,9 +305,21 @@ static void service_control_input(evutil_socket_t fd, short what, void *ctx)
 		/* process is going away (or misbehaving): stop listening to it */
 		event_del(proc->control_event);
 		proc->available = false;
+		proc->closing = true;
 		if (ret < 0)
 			kill(proc->pid, SIGKILL);
 		service_process_ensure(service);
+		return;
+	}
+	if (!service_msg_allowed(service, msg->type)) {
+		i_error("service(%s): pid %d sent message type %d, which it "
+			"may not: killing it", service->name, (int)proc->pid,
+			msg->type);
+		event_del(proc->control_event);
+		proc->available = false;
+		proc->closing = true;
+		kill(proc->pid, SIGKILL);
+		ipc_msg_free(&msg);
 		return;
 	}
 	switch (msg->type) {
@@ -290,6 +332,9 @@ static void service_control_input(evutil_socket_t fd, short what, void *ctx)
 		break;
 	case IPC_MSG_SESSION_START:
 		session_start(master, proc, msg);
+		break;
+	case IPC_MSG_SESSION_DONE:
+		session_done(proc, msg);
 		break;
 	default:
 		i_error("service(%s): unexpected message type %d",

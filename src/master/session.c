@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 
 extern char **environ;
 
@@ -50,6 +51,7 @@ struct session_exec {
 	char *const *argv;
 	char *const *envp;
 	int client_fd, log_fd, snapshot_fd, null_fd;
+	int control_fd;     /* the session process's end, or -1 */
 	bool set_ids;
 	uid_t uid;
 	gid_t gid;
@@ -278,14 +280,15 @@ session_child(struct session_exec *e)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 
-	/* fds: 0,1 = client, 2 = log, 3 = settings snapshot, 4 = /dev/null
-	   (no control socket); first above the target range so that no
-	   dup2() clobbers a source */
+	/* fds: 0,1 = client, 2 = log, 3 = settings snapshot, 4 = the
+	   control socket for more sessions, or /dev/null; first above the
+	   target range so that no dup2() clobbers a source */
 	int high = 100;
 	int t_client = fcntl(e->client_fd, F_DUPFD, high);
 	int t_log = fcntl(e->log_fd, F_DUPFD, high);
 	int t_snap = fcntl(e->snapshot_fd, F_DUPFD, high);
-	int t_null = fcntl(e->null_fd, F_DUPFD, high);
+	int t_null = fcntl(e->control_fd >= 0 ? e->control_fd : e->null_fd,
+			   F_DUPFD, high);
 	if (t_client < 0 || t_log < 0 || t_snap < 0 || t_null < 0)
 		session_child_fail(e, "fcntl(F_DUPFD)");
 	if (dup2(t_client, 0) < 0 || dup2(t_client, 1) < 0 ||
@@ -344,6 +347,70 @@ static pid_t session_spawn(struct session_exec *e, char **error_r)
 	return pid;
 }
 
+/* What sessions must have in common to share a mail process: the user
+   and everything the process was set up with (ids, home, mail location,
+   all userdb fields). Length-prefixed so that no two differ only in
+   where a field ends. Caller frees. */
+static char *session_group_key(const struct ipc_msg *msg, uid_t uid,
+			       gid_t gid)
+{
+	static const char *const fields[] = {
+		"service", "user", "home", "mail", "userdb",
+	};
+	string_t *key = str_new(256);
+
+	str_printfa(key, "%lu:%lu", (unsigned long)uid, (unsigned long)gid);
+	for (unsigned int i = 0; i < N_ELEMENTS(fields); i++) {
+		const char *v = ipc_msg_get(msg, fields[i]);
+		if (v == NULL)
+			v = "";
+		str_printfa(key, "|%zu:%s", strlen(v), v);
+	}
+	char *ret = i_strdup(str_c(key));
+	str_free(&key);
+	return ret;
+}
+
+/* Service imap with client_limit > 1: hand the session to a process
+   already serving the same user (same group key) below client_limit.
+   Unlike Dovecot's client_limit, loft never puts two users in one
+   process. Returns true when done (replied to the login process). */
+static bool session_add_to_group(struct service *service, struct ipc_msg *msg,
+				 const char *group_key,
+				 unsigned int client_limit,
+				 struct service_process *login)
+{
+	struct service_process *proc;
+
+	for (proc = service->processes; proc != NULL; proc = proc->next) {
+		if (proc->group_key != NULL && !proc->closing &&
+		    proc->control_fd >= 0 &&
+		    proc->sessions_count < client_limit &&
+		    strcmp(proc->group_key, group_key) == 0)
+			break;
+	}
+	if (proc == NULL)
+		return false;
+
+	struct ipc_msg *add = ipc_msg_create(IPC_MSG_SESSION_ADD);
+	for (unsigned int i = 0; i < msg->fields_count; i++)
+		ipc_msg_add(add, msg->fields[i].key, msg->fields[i].value);
+	add->fd = msg->fd;
+	int ret = ipc_send(proc->control_fd, add);
+	add->fd = -1;    /* still msg's, closed with it */
+	ipc_msg_free(&add);
+	if (ret < 0) {
+		/* full or gone: a process of its own then */
+		i_warning("%s(%s): can't add the session to pid %d: %m",
+			  service->name, proc->user, (int)proc->pid);
+		return false;
+	}
+	service_process_session_add(proc, ipc_msg_get(msg, "session"),
+				    ipc_msg_get(msg, "rip"));
+	session_reply(login, true, proc->pid, NULL);
+	return true;
+}
+
 void session_start(struct master *m, struct service_process *login,
 		   struct ipc_msg *msg)
 {
@@ -364,10 +431,6 @@ void session_start(struct master *m, struct service_process *login,
 		session_reply(login, false, 0, "Service not enabled");
 		return;
 	}
-	if (service_process_limit_reached(service)) {
-		session_reply(login, false, 0, "Maximum number of connections reached");
-		return;
-	}
 	/* as Dovecot's anvil: per service, user and remote IP */
 	const char *rip = ipc_msg_get(msg, "rip");
 	unsigned int userip_limit = m->set->mail_max_userip_connections;
@@ -385,8 +448,31 @@ void session_start(struct master *m, struct service_process *login,
 		session_reply(login, false, 0, error);
 		return;
 	}
+	unsigned int client_limit = service->set == NULL ? 1 :
+		service->set->client_limit;
+	char *group_key = NULL;
+	if (client_limit > 1) {
+		group_key = session_group_key(msg, uid, gid);
+		if (session_add_to_group(service, msg, group_key, client_limit,
+					 login)) {
+			free(group_key);
+			return;
+		}
+	}
+	if (service_process_limit_reached(service)) {
+		free(group_key);
+		session_reply(login, false, 0, "Maximum number of connections reached");
+		return;
+	}
 	if (service->binary_path == NULL)
 		service->binary_path = master_binary_path(m, service->binary);
+	int sp[2] = { -1, -1 };
+	if (group_key != NULL &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		i_error("%s(%s): socketpair() failed: %m", service_name, user);
+		free(group_key);
+		group_key = NULL;
+	}
 
 	const char *home = ipc_msg_get(msg, "home");
 	char *argv[] = { service->binary_path, NULL };
@@ -399,6 +485,7 @@ void session_start(struct master *m, struct service_process *login,
 		.log_fd = m->log_fd,
 		.snapshot_fd = m->snapshot_fd,
 		.null_fd = m->null_fd,
+		.control_fd = sp[1],
 		.set_ids = m->running_as_root,
 		.uid = uid,
 		.gid = gid,
@@ -413,10 +500,15 @@ void session_start(struct master *m, struct service_process *login,
 	pid_t pid = session_spawn(&e, &spawn_error);
 	free(groups);
 	session_envp_free(envp);
+	if (sp[1] >= 0)
+		close(sp[1]);
 	if (pid < 0) {
 		i_error("%s(%s): Can't start the session process: %s",
 			service_name, user, spawn_error);
 		free(spawn_error);
+		if (sp[0] >= 0)
+			close(sp[0]);
+		free(group_key);
 		session_reply(login, false, 0, "Internal error");
 		return;
 	}
@@ -427,7 +519,34 @@ void session_start(struct master *m, struct service_process *login,
 	proc->control_fd = -1;
 	proc->started = time(NULL);
 	proc->user = i_strdup(user);
-	proc->rip = rip == NULL ? NULL : i_strdup(rip);
+	if (group_key == NULL)
+		proc->rip = rip == NULL ? NULL : i_strdup(rip);
 	service_process_attach(service, proc);
+	if (group_key != NULL) {
+		/* its sessions are counted one by one (SESSION_DONE) */
+		proc->group_key = group_key;
+		service_process_session_add(proc, ipc_msg_get(msg, "session"),
+					    rip);
+		service_process_listen_control(proc, sp[0]);
+	}
 	session_reply(login, true, pid, NULL);
+}
+
+void session_done(struct service_process *proc, struct ipc_msg *msg)
+{
+	const char *id = ipc_msg_get(msg, "session");
+
+	if (id == NULL || !service_process_session_remove(proc, id)) {
+		i_error("service(%s): pid %d reported the end of an unknown "
+			"session", proc->service->name, (int)proc->pid);
+		return;
+	}
+	if (proc->sessions_count > 0 || proc->closing)
+		return;
+	/* none left: the process exits when it sees the socket close; it
+	   gets no more sessions (those sent before are all done) */
+	proc->closing = true;
+	event_del(proc->control_event);
+	close(proc->control_fd);
+	proc->control_fd = -1;
 }

@@ -161,11 +161,44 @@ static void test_same_pid_reused(void **state)
 	process_table_deinit();
 }
 
+static void test_sessions_in_one_process(void **state)
+{
+	/* service imap with client_limit > 1: one process, several sessions
+	   of its user, each counted for its IP until it ends or the
+	   process is gone */
+	struct service imap = { .name = "imap" };
+	struct service_process *p = proc_new(777, "u", NULL);
+	service_process_attach(&imap, p);
+	assert_int_equal(service_userip_count(&imap, "u", "10.0.0.1"), 0);
+	service_process_session_add(p, "s1", "10.0.0.1");
+	service_process_session_add(p, "s2", "10.0.0.1");
+	service_process_session_add(p, "s3", "10.0.0.2");
+	service_process_session_add(p, "s4", NULL);
+	assert_int_equal(p->sessions_count, 4);
+	assert_int_equal(service_userip_count(&imap, "u", "10.0.0.1"), 2);
+	assert_int_equal(service_userip_count(&imap, "u", "10.0.0.2"), 1);
+	assert_true(service_process_session_remove(p, "s1"));
+	assert_false(service_process_session_remove(p, "s1"));
+	assert_false(service_process_session_remove(p, "nope"));
+	assert_int_equal(service_userip_count(&imap, "u", "10.0.0.1"), 1);
+	assert_true(service_process_session_remove(p, "s4"));
+	assert_int_equal(p->sessions_count, 2);
+	/* the process dies with two sessions: both stop counting */
+	service_process_detach(p);
+	assert_int_equal(p->sessions_count, 0);
+	assert_int_equal(service_userip_count(&imap, "u", "10.0.0.1"), 0);
+	assert_int_equal(service_userip_count(&imap, "u", "10.0.0.2"), 0);
+	assert_int_equal(imap.process_count, 0);
+	proc_free(p);
+	process_table_deinit();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_sessions),
 		cmocka_unit_test(test_same_pid_reused),
+		cmocka_unit_test(test_sessions_in_one_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
