@@ -167,3 +167,38 @@ def test_default_is_one_process_per_connection():
         assert len(set(pids)) == 3, pids
         for c in clients:
             c.ok("LOGOUT")
+
+
+def test_tls_sessions_and_shutdown():
+    """imaps sessions (proxied by the login process) join the same
+    process as plaintext ones; stopping the server says BYE to every
+    session of a shared process"""
+    import imaplib
+    import ssl
+    with LoftServer(users=USERS, extra_config=CONFIG) as srv:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        tls = []
+        for _ in range(2):
+            m = imaplib.IMAP4_SSL("127.0.0.1", srv.ports["imaps"],
+                                  ssl_context=ctx)
+            m.login("alice", "alice-secret")
+            tls.append(m)
+        plain = login(srv, "alice")
+        assert len(imap_pids(srv.proc.pid)) == 1, imap_pids(srv.proc.pid)
+        msg = b"Subject: over tls\r\n\r\nbody\r\n"
+        assert tls[0].append("INBOX", None, None, msg)[0] == "OK"
+        assert tls[1].select("INBOX") == ("OK", [b"1"])
+        typ, data = tls[1].fetch("1", "(BODY.PEEK[])")
+        assert typ == "OK" and msg in data[0][1]
+        _, untagged = plain.ok("SELECT INBOX")
+        assert b"* 1 EXISTS" in b"".join(untagged)
+        srv.stop()
+        assert b"* BYE Server shutting down." in plain.readline()
+        for m in tls:
+            try:
+                line = m.readline()
+            except (OSError, EOFError, imaplib.IMAP4.abort):
+                line = b""
+            assert line.startswith(b"* BYE Server shutting down."), line
