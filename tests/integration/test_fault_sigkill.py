@@ -15,6 +15,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 from loftserver import LoftServer
 from lmtpclient import LMTP, to_wire
 from faultutil import (IMAP, IMAPError, children, mailbox_listing, maildir_files,
@@ -362,12 +364,20 @@ def check(server, model, where):
     return sum(len(v) for v in seen.values())
 
 
-def test_sigkill_trials():
+@pytest.mark.parametrize("client_limit", [1, 4])
+def test_sigkill_trials(client_limit):
+    """client_limit 1: a process per session (the default); 4: the
+    user's sessions share loft-imap processes (service imap
+    { client_limit }), so one kill ends several sessions at once"""
+    rounds = ROUNDS if client_limit == 1 else max(1, ROUNDS // 2)
     base_seed = int(os.environ.get("LOFT_FAULT_SEED") or
                     random.SystemRandom().randrange(1 << 30))
-    print("SIGKILL trials: base seed %d (LOFT_FAULT_SEED=%d to rerun), "
-          "%d rounds" % (base_seed, base_seed, ROUNDS))
-    server = LoftServer(users={USER: PASSWORD})
+    print("SIGKILL trials, client_limit %d: base seed %d "
+          "(LOFT_FAULT_SEED=%d to rerun), %d rounds" % (
+              client_limit, base_seed, base_seed, rounds))
+    extra = "" if client_limit == 1 else \
+        "service imap {\n  client_limit = %d\n}\n" % client_limit
+    server = LoftServer(users={USER: PASSWORD}, extra_config=extra)
     model = Model()
     try:
         server.start()
@@ -378,7 +388,7 @@ def test_sigkill_trials():
         check(server, model, "start")
         started = time.time()
         masters = 0
-        for rnd in range(ROUNDS):
+        for rnd in range(rounds):
             seed = base_seed + rnd
             rng = random.Random(seed)
             where = "round %d (seed %d)" % (rnd, seed)
@@ -412,9 +422,9 @@ def test_sigkill_trials():
             count = check(server, model, "%s after killing %s" % (where, log))
             print("%s: killed %s; %d messages" % (where, log, count))
         print("%d rounds (%d master kills) in %.1f s, %d messages tracked" %
-              (ROUNDS, masters, time.time() - started, len(model.msgs)))
+              (rounds, masters, time.time() - started, len(model.msgs)))
         acked = [m for m in model.msgs.values() if m.min_n >= 1]
-        assert len(acked) > ROUNDS, "too few acknowledged messages to mean much"
+        assert len(acked) > rounds, "too few acknowledged messages to mean much"
     finally:
         server.cleanup()
 
