@@ -448,7 +448,11 @@ void session_start(struct master *m, struct service_process *login,
 		session_reply(login, false, 0, error);
 		return;
 	}
-	unsigned int client_limit = service->set == NULL ? 1 :
+	/* only loft-imap takes more sessions (IPC_MSG_SESSION_ADD); pop3
+	   sessions are short and keep a process each whatever client_limit
+	   says */
+	unsigned int client_limit = service->set == NULL ||
+		strcmp(service_name, "imap") != 0 ? 1 :
 		service->set->client_limit;
 	char *group_key = NULL;
 	if (client_limit > 1) {

@@ -202,3 +202,26 @@ def test_tls_sessions_and_shutdown():
             except (OSError, EOFError, imaplib.IMAP4.abort):
                 line = b""
             assert line.startswith(b"* BYE Server shutting down."), line
+
+
+def test_pop3_client_limit_keeps_a_process_per_session():
+    """client_limit > 1 on service pop3 changes nothing: loft-pop3 takes
+    one session (POP3 sessions are short; the mailbox is locked per
+    session anyway)"""
+    import poplib
+    config = "service pop3 {\n  client_limit = 4\n}\n"
+    with LoftServer(users=USERS, extra_config=config) as srv:
+        msg = b"Subject: p\r\n\r\nbody\r\n"
+        c = login(srv, "alice")
+        c.ok("APPEND INBOX {%d}" % len(msg), msg)
+        c.ok("LOGOUT")
+        pops = []
+        for _ in range(2):
+            p = poplib.POP3("127.0.0.1", srv.ports["pop3"], timeout=10)
+            p.user("alice")
+            p.pass_("alice-secret")
+            pops.append(p)
+        for p in pops:
+            assert p.stat()[0] == 1
+        for p in pops:
+            p.quit()
