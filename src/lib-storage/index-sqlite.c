@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define INDEX_SCHEMA_VERSION "1"
+/* 2: expunges_modseq (an index of version 1 is upgraded in place) */
+#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION_STR "2"
 #define INDEX_BUSY_TIMEOUT_MS 15000
 /* how long the open waits for the WAL switch before it looks at the file:
    another process creating the index holds its lock for milliseconds */
@@ -19,12 +21,15 @@
    reads: SQLITE_CORRUPT from any statement marks it for a rebuild at
    the next sync (index_db_error(), maildir_sync()). */
 #define INDEX_QUICK_CHECK_MAX_SIZE (128 * 1024)
+/* bytes a checkpointed WAL is cut back to (SQLite's default: never) */
+#define INDEX_WAL_SIZE_LIMIT "4194304"
 
 enum stmt_id {
 	ST_MBOX_GET, ST_MBOX_CREATE, ST_MBOX_UPDATE, ST_MBOX_MODSEQ,
-	ST_MSGS_LOAD, ST_MSG_GET, ST_MSG_UPSERT, ST_MSG_DELETE,
+	ST_MSGS_LOAD, ST_MSGS_CHANGED, ST_MSG_GET, ST_MSG_UPSERT, ST_MSG_DELETE,
 	ST_EXP_INSERT, ST_CACHE_DELETE, ST_EXP_SINCE, ST_STATS,
-	ST_CACHE_GET, ST_CACHE_SET, ST_DATA_VERSION,
+	ST_CACHE_GET, ST_CACHE_RUN, ST_CACHE_SET, ST_DATA_VERSION,
+	ST_BEGIN, ST_BEGIN_IMMEDIATE, ST_COMMIT, ST_ROLLBACK,
 	ST_COUNT
 };
 
@@ -40,6 +45,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MSGS_LOAD] = "SELECT uid, filename, flags, keywords, modseq, "
 		"internaldate, size, vsize, guid FROM messages "
 		"WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid",
+	/* the few rows changed since a view's modseq: "+uid" keeps the
+	   planner from walking every message of the mailbox in uid order
+	   (the primary key) instead of the modseq index */
+	[ST_MSGS_CHANGED] = "SELECT uid, filename, flags, keywords, modseq, "
+		"internaldate, size, vsize, guid FROM messages "
+		"WHERE mailbox = ?1 AND modseq > ?2 ORDER BY +uid",
 	[ST_MSG_GET] = "SELECT uid, filename, flags, keywords, modseq, "
 		"internaldate, size, vsize, guid FROM messages "
 		"WHERE mailbox = ?1 AND uid = ?2",
@@ -50,16 +61,27 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EXP_INSERT] = "INSERT OR REPLACE INTO expunges(mailbox, uid, modseq) "
 		"VALUES (?1, ?2, ?3)",
 	[ST_CACHE_DELETE] = "DELETE FROM cache WHERE mailbox = ?1 AND uid = ?2",
+	/* expunges_modseq, as for ST_MSGS_CHANGED: the table keeps every
+	   expunge of the mailbox's life */
 	[ST_EXP_SINCE] = "SELECT uid FROM expunges WHERE mailbox = ?1 "
-		"AND modseq > ?2 ORDER BY uid",
+		"AND modseq > ?2 ORDER BY +uid",
 	[ST_STATS] = "SELECT count(*), coalesce(sum((flags & 8) = 0), 0), "
 		"coalesce(sum(uid >= ?2), 0), coalesce(sum(vsize), 0) "
 		"FROM messages WHERE mailbox = ?1",
 	[ST_CACHE_GET] = "SELECT value FROM cache WHERE mailbox = ?1 AND "
 		"uid = ?2 AND field = ?3",
+	/* the primary key's order: one pass over the mailbox's rows */
+	[ST_CACHE_RUN] = "SELECT uid, value FROM cache WHERE mailbox = ?1 AND "
+		"uid >= ?2 AND field = ?3 ORDER BY uid",
 	[ST_CACHE_SET] = "INSERT OR REPLACE INTO cache(mailbox, uid, field, "
 		"value) VALUES (?1, ?2, ?3, ?4)",
 	[ST_DATA_VERSION] = "PRAGMA data_version",
+	/* prepared once: a command runs several transactions, and
+	   sqlite3_exec() would parse each of these again */
+	[ST_BEGIN] = "BEGIN",
+	[ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
 };
 
 static const char schema_sql[] =
@@ -80,11 +102,20 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS expunges(mailbox INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL, modseq INTEGER NOT NULL,"
 	" PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS expunges_modseq ON expunges(mailbox, modseq);"
 	"CREATE TABLE IF NOT EXISTS cache(mailbox INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT,"
 	" PRIMARY KEY(mailbox, uid, field)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO meta VALUES ('schema_version', "
-	INDEX_SCHEMA_VERSION ");";
+	INDEX_SCHEMA_VERSION_STR ");";
+
+/* version 1 -> 2; IF NOT EXISTS: two processes may both run it */
+static const char schema_upgrade_1_sql[] =
+	"BEGIN IMMEDIATE;"
+	"CREATE INDEX IF NOT EXISTS expunges_modseq ON expunges(mailbox, modseq);"
+	"UPDATE meta SET value = " INDEX_SCHEMA_VERSION_STR
+	" WHERE key = 'schema_version';"
+	"COMMIT;";
 
 int index_db_error(struct mail_user *user, int rc, const char *what)
 {
@@ -158,6 +189,12 @@ static int step_done(struct mail_user *user, sqlite3_stmt *st,
 	return rc == SQLITE_DONE ? 0 : index_db_error(user, rc, what);
 }
 
+/* BEGIN, COMMIT...: a prepared statement of its own */
+static int exec_stmt(struct mail_user *user, enum stmt_id id)
+{
+	return step_done(user, stmt(user, id), stmt_sql[id]);
+}
+
 static void finalize_all(struct mail_user *user)
 {
 	unsigned int i;
@@ -169,8 +206,8 @@ static void finalize_all(struct mail_user *user)
 	}
 }
 
-/* 1 = the schema version is ours, 0 = no schema yet, -1 = another
-   version, -2 = error (logged; corruption noted) */
+/* the schema version (1 or INDEX_SCHEMA_VERSION), 0 = no schema yet,
+   -1 = another version, -2 = error (logged; corruption noted) */
 static int schema_version(struct mail_user *user)
 {
 	sqlite3_stmt *chk;
@@ -193,7 +230,10 @@ static int schema_version(struct mail_user *user)
 		ret = -2;
 	} else if (sqlite3_column_text(chk, 0) != NULL &&
 		   strcmp((const char *)sqlite3_column_text(chk, 0),
-			  INDEX_SCHEMA_VERSION) == 0)
+			  INDEX_SCHEMA_VERSION_STR) == 0)
+		ret = INDEX_SCHEMA_VERSION;
+	else if (sqlite3_column_text(chk, 0) != NULL &&
+		 strcmp((const char *)sqlite3_column_text(chk, 0), "1") == 0)
 		ret = 1;
 	else
 		ret = -1;
@@ -259,6 +299,18 @@ static int try_open(struct mail_user *user)
 	   nothing in WAL mode. */
 	if (exec(user, "PRAGMA synchronous=OFF") < 0)
 		return -1;
+	/* Keep the -wal and -shm files when the last connection closes:
+	   with one process per session, SQLite would otherwise unlink both
+	   at every session's end and create them again (two new inodes, a
+	   costly allocation on a busy file system) at the next one. The
+	   close still checkpoints, and then truncates the WAL to nothing
+	   (journal_size_limit >= 0), so the next open recovers nothing;
+	   while open, the WAL is cut back to the limit after a restart. */
+	int persist_wal = 1;
+	(void)sqlite3_file_control(user->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+				   &persist_wal);
+	if (exec(user, "PRAGMA journal_size_limit=" INDEX_WAL_SIZE_LIMIT) < 0)
+		return -1;
 	/* reopened after mail_user_release_memory(): the same file was
 	   checked at the first open and the views stay valid (their next
 	   sync is incremental; sync_view() notices a rebuilt index by its
@@ -283,15 +335,24 @@ static int try_open(struct mail_user *user)
 	}
 	/* the schema script ends with the version row: when that is there,
 	   the tables are (saves parsing the script at every session start) */
-	int ver = same_file ? 1 : schema_version(user);
+	int ver = same_file ? INDEX_SCHEMA_VERSION : schema_version(user);
 	if (ver == 0) {
 		if (exec(user, schema_sql) < 0)
 			return -1;
 		ver = schema_version(user);
 	}
+	if (ver == 1) {
+		if (exec(user, schema_upgrade_1_sql) < 0) {
+			if (!sqlite3_get_autocommit(user->db))
+				(void)sqlite3_exec(user->db, "ROLLBACK", NULL,
+						   NULL, NULL);
+			return -1;
+		}
+		ver = schema_version(user);
+	}
 	if (ver == -2)
 		return -1;
-	if (ver < 0) {
+	if (ver != INDEX_SCHEMA_VERSION) {
 		i_error("index %s: unknown schema version", user->db_path);
 		user->db_corrupt = true;
 		return -1;
@@ -395,7 +456,7 @@ void index_db_lazy_read(struct mail_user *user)
 		return; /* inside a transaction already */
 	if (index_db_ensure(user) < 0)
 		return;
-	if (exec(user, "BEGIN") < 0)
+	if (exec_stmt(user, ST_BEGIN) < 0)
 		return;
 	user->txn_depth = 1;
 	user->txn_failed = false;
@@ -409,7 +470,7 @@ void index_db_lazy_end(struct mail_user *user)
 	user->lazy_read = false;
 	/* nested transactions inside it have ended by now */
 	user->txn_depth = 0;
-	(void)exec(user, user->txn_failed ? "ROLLBACK" : "COMMIT");
+	(void)exec_stmt(user, user->txn_failed ? ST_ROLLBACK : ST_COMMIT);
 }
 
 void mail_user_release_memory(struct mail_user *user)
@@ -456,7 +517,7 @@ int index_db_begin(struct mail_user *user, bool write)
 	if (user->txn_depth++ > 0)
 		return 0;
 	user->txn_failed = false;
-	if (exec(user, write ? "BEGIN IMMEDIATE" : "BEGIN") < 0) {
+	if (exec_stmt(user, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN) < 0) {
 		user->txn_depth = 0;
 		return -1;
 	}
@@ -468,11 +529,11 @@ int index_db_commit(struct mail_user *user)
 	if (user->txn_depth == 0 || --user->txn_depth > 0)
 		return 0;
 	if (user->txn_failed) {
-		(void)exec(user, "ROLLBACK");
+		(void)exec_stmt(user, ST_ROLLBACK);
 		return -1;
 	}
-	if (exec(user, "COMMIT") < 0) {
-		(void)exec(user, "ROLLBACK");
+	if (exec_stmt(user, ST_COMMIT) < 0) {
+		(void)exec_stmt(user, ST_ROLLBACK);
 		return -1;
 	}
 	user->commit_count++;
@@ -487,7 +548,7 @@ void index_db_rollback(struct mail_user *user)
 		user->txn_failed = true;
 		return;
 	}
-	(void)exec(user, "ROLLBACK");
+	(void)exec_stmt(user, ST_ROLLBACK);
 }
 
 int64_t index_db_data_version(struct mail_user *user)
@@ -652,7 +713,8 @@ static void free_msg_row(struct index_msg_row *row)
 int index_msgs_load(struct mail_user *user, int64_t id, uint64_t min_modseq,
 		    struct index_msg_row **rows_r, unsigned int *count_r)
 {
-	sqlite3_stmt *st = stmt(user, ST_MSGS_LOAD);
+	sqlite3_stmt *st = stmt(user, min_modseq == 0 ? ST_MSGS_LOAD :
+				ST_MSGS_CHANGED);
 	struct index_msg_row *rows = NULL;
 	unsigned int count = 0, alloc = 0;
 	int rc;
@@ -838,6 +900,67 @@ char *index_cache_get(struct mail_user *user, int64_t id, uint32_t uid,
 	}
 	sqlite3_reset(st);
 	return value;
+}
+
+int index_cache_get_run(struct mail_user *user, int64_t id, const char *field,
+			uint32_t first_uid, size_t max_bytes,
+			struct index_cache_value **values_r,
+			unsigned int *count_r, uint32_t *last_uid_r)
+{
+	sqlite3_stmt *st = stmt(user, ST_CACHE_RUN);
+	struct index_cache_value *values = NULL;
+	unsigned int count = 0, alloc = 0;
+	size_t bytes = 0;
+	uint32_t last_uid = UINT32_MAX;
+	int rc;
+
+	*values_r = NULL;
+	*count_r = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, first_uid);
+	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+		const void *p = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+			continue;
+		if (count > 0 && bytes + len > max_bytes) {
+			/* the rows of this UID onwards are for another run */
+			last_uid = uid - 1;
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (count == alloc) {
+			alloc = alloc == 0 ? 64 : alloc * 2;
+			values = i_realloc(values, alloc * sizeof(*values));
+		}
+		values[count].uid = uid;
+		values[count++].value = i_strndup(p == NULL ? "" : p, len);
+		bytes += len;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		index_cache_values_free(&values, count);
+		return index_db_error(user, rc, "cache run");
+	}
+	*values_r = values;
+	*count_r = count;
+	*last_uid_r = last_uid;
+	return 0;
+}
+
+void index_cache_values_free(struct index_cache_value **values,
+			     unsigned int count)
+{
+	if (*values == NULL)
+		return;
+	for (unsigned int i = 0; i < count; i++)
+		free((*values)[i].value);
+	i_free(*values);
 }
 
 void index_cache_set(struct mail_user *user, int64_t id, uint32_t uid,

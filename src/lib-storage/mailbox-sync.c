@@ -283,6 +283,7 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 
 	drain_notify(box);
 	mailbox_cache_flush(box);
+	mailbox_cache_runs_reset(box);
 	/* on success leaves a read transaction open (index_db_lazy_read()):
 	   the checks below share it */
 	if (maildir_sync(box->user, &box->mb, !box->readonly, false, &id,

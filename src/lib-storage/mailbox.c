@@ -90,6 +90,7 @@ void mailbox_close(struct mailbox **_box)
 		return;
 	*_box = NULL;
 	mailbox_cache_flush(box);
+	mailbox_cache_runs_reset(box);
 	index_db_lazy_end(box->user);
 	free(box->cache_pending);
 	for (i = 0; i < box->count; i++)
@@ -299,91 +300,6 @@ int mailbox_msg_read(struct mailbox *box, uint32_t seq,
 			  size_r);
 	free(data);
 	return 0;
-}
-
-/* Parse results are written in batches: a FETCH or SEARCH over many
-   messages would otherwise commit (and write the WAL) once per value. */
-#define CACHE_PENDING_MAX 256
-
-static struct mailbox_cache_pending *
-cache_pending_find(struct mailbox *box, uint32_t uid, const char *field)
-{
-	for (unsigned int i = box->cache_pending_count; i > 0; i--) {
-		struct mailbox_cache_pending *p = &box->cache_pending[i - 1];
-		if (p->uid == uid && strcmp(p->field, field) == 0)
-			return p;
-	}
-	return NULL;
-}
-
-char *mailbox_cache_get(struct mailbox *box, uint32_t seq, const char *field)
-{
-	const struct mail_record *r = mailbox_get(box, seq);
-	struct mailbox_cache_pending *p;
-
-	if (r == NULL)
-		return NULL;
-	p = cache_pending_find(box, r->uid, field);
-	if (p != NULL)
-		return i_strdup(p->value);
-	/* one read transaction for the lookups of a whole command */
-	index_db_lazy_read(box->user);
-	return index_cache_get(box->user, box->id, r->uid, field);
-}
-
-void mailbox_cache_flush(struct mailbox *box)
-{
-	unsigned int i;
-
-	if (box->cache_pending_count == 0)
-		return;
-	/* a cache: if the index is busy or broken, the values are lost */
-	if (index_db_begin(box->user, true) == 0) {
-		for (i = 0; i < box->cache_pending_count; i++) {
-			struct mailbox_cache_pending *p = &box->cache_pending[i];
-			index_cache_set(box->user, box->id, p->uid, p->field,
-					p->value);
-		}
-		(void)index_db_commit(box->user);
-	}
-	for (i = 0; i < box->cache_pending_count; i++) {
-		free(box->cache_pending[i].field);
-		free(box->cache_pending[i].value);
-	}
-	box->cache_pending_count = 0;
-}
-
-char *mailbox_get_pop3_uidl(struct mailbox *box, uint32_t seq)
-{
-	return mailbox_cache_get(box, seq, MAILBOX_CACHE_POP3_UIDL);
-}
-
-void mailbox_cache_set(struct mailbox *box, uint32_t seq, const char *field,
-		       const char *value)
-{
-	const struct mail_record *r = mailbox_get(box, seq);
-	struct mailbox_cache_pending *p;
-
-	if (r == NULL)
-		return;
-	p = cache_pending_find(box, r->uid, field);
-	if (p != NULL) {
-		free(p->value);
-		p->value = i_strdup(value);
-		return;
-	}
-	if (box->cache_pending_count == CACHE_PENDING_MAX)
-		mailbox_cache_flush(box);
-	if (box->cache_pending_count == box->cache_pending_alloc) {
-		box->cache_pending_alloc = box->cache_pending_alloc == 0 ? 16 :
-			box->cache_pending_alloc * 2;
-		box->cache_pending = i_realloc(box->cache_pending,
-			box->cache_pending_alloc * sizeof(*box->cache_pending));
-	}
-	p = &box->cache_pending[box->cache_pending_count++];
-	p->uid = r->uid;
-	p->field = i_strdup(field);
-	p->value = i_strdup(value);
 }
 
 static int link_or_copy(struct mailbox *box, struct view_rec *vr,

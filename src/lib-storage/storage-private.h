@@ -198,6 +198,21 @@ int index_expunges_since(struct mail_user *user, int64_t id,
 			 unsigned int *count_r);
 int index_msg_stats(struct mail_user *user, int64_t id,
 		    uint32_t first_recent_uid, struct mailbox_status *st);
+struct index_cache_value {
+	uint32_t uid;
+	char *value;
+};
+/* The values of field for UIDs >= first_uid, by UID, until their sizes
+   add up to max_bytes (at least one): *values_r (caller frees with
+   index_cache_values_free()) and *last_uid_r, the highest UID they
+   cover (UINT32_MAX: all the rest). A UID missing in between has no
+   value cached. */
+int index_cache_get_run(struct mail_user *user, int64_t id, const char *field,
+			uint32_t first_uid, size_t max_bytes,
+			struct index_cache_value **values_r,
+			unsigned int *count_r, uint32_t *last_uid_r);
+void index_cache_values_free(struct index_cache_value **values,
+			     unsigned int count);
 char *index_cache_get(struct mail_user *user, int64_t id, uint32_t uid,
 		      const char *field);
 void index_cache_set(struct mail_user *user, int64_t id, uint32_t uid,
@@ -309,6 +324,16 @@ struct mailbox_cache_pending {
 	char *field;
 	char *value;
 };
+/* Values of one cache field for the UIDs first_uid..last_uid, read at
+   once (mailbox-cache.c) */
+struct mailbox_cache_run {
+	char *field;            /* NULL: a free slot */
+	unsigned int lookups;   /* single lookups since the last sync */
+	bool loaded;
+	uint32_t first_uid, last_uid;
+	struct index_cache_value *values;   /* by UID; missing: not cached */
+	unsigned int count;
+};
 struct mailbox {
 	struct mail_user *user;
 	struct maildir_mbox mb;
@@ -330,6 +355,7 @@ struct mailbox {
 	   for many (mailbox_cache_flush()) */
 	struct mailbox_cache_pending *cache_pending;
 	unsigned int cache_pending_count, cache_pending_alloc;
+	struct mailbox_cache_run cache_runs[4];
 	/* mailbox_get_status() of the view; false after any change */
 	bool status_valid;
 	struct mailbox_status status;
@@ -346,6 +372,9 @@ void mailbox_refresh_keywords(struct mailbox *box);
 int mailbox_refresh_filename(struct mailbox *box, struct view_rec *vr);
 /* Write the pending cache values (in one transaction). */
 void mailbox_cache_flush(struct mailbox *box);
+/* Forget the cache values read in runs (at a sync: they may be stale;
+   at the close: frees them). */
+void mailbox_cache_runs_reset(struct mailbox *box);
 /* Mark rows with uid >= first_recent_uid as \Recent for this (read-write)
    session and move first_recent_uid past them in the index. */
 int mailbox_claim_recent(struct mailbox *box, uint32_t *first_recent_r);
