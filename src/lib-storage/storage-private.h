@@ -356,6 +356,7 @@ struct mailbox {
 	struct mailbox_cache_pending *cache_pending;
 	unsigned int cache_pending_count, cache_pending_alloc;
 	struct mailbox_cache_run cache_runs[4];
+	unsigned int cache_run_loads;   /* statements that read a run (tests) */
 	/* mailbox_get_status() of the view; false after any change */
 	bool status_valid;
 	struct mailbox_status status;
