@@ -672,6 +672,11 @@ static void client_idle_timer_cb(evutil_socket_t fd, short what,
 	if (client->idle_cmd == NULL)
 		return;
 	client_sync(client, false, true);
+	/* a change opened the index: close it again when quiet (a quiet
+	   check doesn't open it: mailbox_sync()'s quick check) */
+	if (client->user != NULL && mail_user_index_is_open(client->user) &&
+	    !evtimer_pending(client->ev_trim, NULL))
+		client_trim_arm(client);
 	if (client->ev_idle_notify != NULL) {
 		/* inotify woke us: look again in a second, when a change
 		   that the stamps could hide is due to be verified (the sync

@@ -473,6 +473,11 @@ void index_db_lazy_end(struct mail_user *user)
 	(void)exec_stmt(user, user->txn_failed ? ST_ROLLBACK : ST_COMMIT);
 }
 
+bool mail_user_index_is_open(const struct mail_user *user)
+{
+	return user->db != NULL;
+}
+
 void mail_user_release_memory(struct mail_user *user)
 {
 	if (user->db == NULL || (user->txn_depth > 0 && !user->lazy_read))

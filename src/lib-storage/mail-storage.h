@@ -57,6 +57,9 @@ void mail_user_close(struct mail_user **user);
    opened read transaction and closes the index (its next use reopens
    it; open mailboxes stay valid). No-op inside an explicit transaction. */
 void mail_user_release_memory(struct mail_user *user);
+/* True while the index is open (mail_user_release_memory() has
+   something to give back). */
+bool mail_user_index_is_open(const struct mail_user *user);
 char mail_user_separator(const struct mail_user *user);
 /* Root directory of the Maildir (INBOX). */
 const char *mail_user_root(const struct mail_user *user);
@@ -168,6 +171,9 @@ int mailbox_msg_read(struct mailbox *box, uint32_t seq,
 /* Parse-result cache in the index (envelope, bodystructure, ...):
    field is a short name, value any text. get returns a string the
    caller frees, or NULL. */
+/* The field for a message's whole header block (kept apart from the
+   other, small fields) */
+#define MAILBOX_CACHE_HEADER_BLOCK "imap.header"
 char *mailbox_cache_get(struct mailbox *box, uint32_t seq, const char *field);
 void mailbox_cache_set(struct mailbox *box, uint32_t seq, const char *field,
 		       const char *value);

@@ -153,11 +153,13 @@ static void cache_run_cut_below(struct mailbox_cache_run *run, uint32_t uid)
 		else
 			hi = mid;
 	}
-	for (unsigned int i = 0; i < lo; i++)
-		free(run->values[i].value);
-	memmove(run->values, run->values + lo,
-		(run->count - lo) * sizeof(*run->values));
-	run->count -= lo;
+	if (lo > 0) {
+		for (unsigned int i = 0; i < lo; i++)
+			free(run->values[i].value);
+		memmove(run->values, run->values + lo,
+			(run->count - lo) * sizeof(*run->values));
+		run->count -= lo;
+	}
 	run->first_uid = uid;
 }
 

@@ -274,6 +274,15 @@ static int sync_view(struct mailbox *box,
 	return ret;
 }
 
+/* the view has caught up with the index as of sig (owned; NULL: no
+   stable signature) */
+static void mailbox_set_quick_sig(struct mailbox *box, char *sig)
+{
+	free(box->quick_sig);
+	box->quick_sig = sig;
+	box->quick_commit_count = box->user->commit_count;
+}
+
 int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 		 void *context, const char **error_r)
 {
@@ -284,10 +293,22 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	drain_notify(box);
 	mailbox_cache_flush(box);
 	mailbox_cache_runs_reset(box);
+	/* Nothing changed since the view caught up with an index that
+	   matched the Maildir by stamps without a deadline, and we changed
+	   nothing since: any change (ours, another session's, LMTP's, any
+	   Maildir writer's) moves a stamp. Then the index isn't touched at
+	   all: an idle session's index stays closed through its IDLE checks
+	   and NOOPs (mail_user_release_memory()). */
+	if (box->quick_sig != NULL &&
+	    box->quick_commit_count == box->user->commit_count &&
+	    maildir_sync_unchanged(&box->mb, box->quick_sig, !box->readonly))
+		return 0;
+	i_free(box->quick_sig);
+	char *stable_sig;
 	/* on success leaves a read transaction open (index_db_lazy_read()):
 	   the checks below share it */
-	if (maildir_sync(box->user, &box->mb, !box->readonly, false, &id,
-			 error_r) < 0)
+	if (maildir_sync_view(box->user, &box->mb, !box->readonly, false, &id,
+			      &stable_sig, error_r) < 0)
 		return -1;
 	if (id != box->id || box->db_generation != box->user->db_generation) {
 		/* mailbox re-created or index rebuilt: compare everything */
@@ -305,14 +326,17 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 	    box->modseq != UINT64_MAX) {
 		index_db_lazy_end(box->user);
 		drain_notify(box);
+		mailbox_set_quick_sig(box, stable_sig);
 		return 0;
 	}
 	if (sync_view(box, cb, context, &first_new) < 0) {
 		index_db_lazy_end(box->user);
+		free(stable_sig);
 		*error_r = "Internal error: mail index failed";
 		return -1;
 	}
 	index_db_lazy_end(box->user);
+	mailbox_set_quick_sig(box, stable_sig);
 	box->data_version = dv;
 	box->db_opens = box->user->db_opens;
 	box->commit_count = box->user->commit_count;

@@ -101,6 +101,7 @@ void mailbox_close(struct mailbox **_box)
 	if (box->notify_fd >= 0)
 		(void)close(box->notify_fd);
 	maildir_mbox_free(&box->mb);
+	free(box->quick_sig);
 	free(box);
 }
 

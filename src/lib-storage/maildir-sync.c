@@ -210,6 +210,17 @@ static bool sig_matches(const char *stored, const char *stamps,
 	return p.deadline == 0 || now_nsecs() < p.deadline;
 }
 
+bool maildir_sync_unchanged(const struct maildir_mbox *mb, const char *sig,
+			    bool move_new)
+{
+	bool dirty;
+	char *now = make_sig(mb, &dirty);
+	bool same = sig_matches(sig, now, move_new);
+
+	free(now);
+	return same;
+}
+
 char *maildir_sync_stamps(const struct maildir_mbox *mb, unsigned int parts)
 {
 	bool dirty;
@@ -875,7 +886,7 @@ static int scan_dirs(struct scan_ctx *ctx, char **sig_r, bool *dirty_r)
 }
 
 static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
-		       const char **error_r)
+		       char **stable_sig_r, const char **error_r)
 {
 	struct mail_user *user = ctx->user;
 	struct index_mailbox_row row;
@@ -944,6 +955,9 @@ static int sync_locked(struct scan_ctx *ctx, bool move_new, int64_t *id_r,
 		ret = index_db_commit(user);
 	else
 		index_db_rollback(user);
+	if (ret == 0 && stable_sig_r != NULL && !dirty &&
+	    !(ctx->left_in_new && move_new))
+		*stable_sig_r = i_strdup(row.sig);
 	*id_r = row.id;
 	index_mailbox_row_free(&row);
 	free(sig);
@@ -956,12 +970,22 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 		 bool move_new, bool force, int64_t *id_r,
 		 const char **error_r)
 {
+	return maildir_sync_view(user, mb, move_new, force, id_r, NULL,
+				 error_r);
+}
+
+int maildir_sync_view(struct mail_user *user, const struct maildir_mbox *mb,
+		      bool move_new, bool force, int64_t *id_r,
+		      char **stable_sig_r, const char **error_r)
+{
 	struct index_mailbox_row row;
 	struct scan_ctx ctx;
 	char *sig;
 	bool dirty;
 	int ret;
 
+	if (stable_sig_r != NULL)
+		*stable_sig_r = NULL;
 	index_db_lazy_end(user);
 	if ((user->db_corrupt && index_db_recreate(user) < 0) ||
 	    index_db_check_replaced(user) < 0) {
@@ -981,7 +1005,14 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 	index_db_lazy_read(user);
 	ret = index_mailbox_get(user, mb->dir, false, &row);
 	if (ret > 0 && !force && sig_matches(row.sig, sig, move_new)) {
+		struct sig_parts p;
+
 		*id_r = row.id;
+		/* no deadline: stamps that will prove "unchanged" by
+		   themselves (maildir_sync_unchanged()) */
+		if (stable_sig_r != NULL && sig_parse(row.sig, &p) &&
+		    p.deadline == 0)
+			*stable_sig_r = i_strdup(row.sig);
 		index_mailbox_row_free(&row);
 		free(sig);
 		return 0;
@@ -997,7 +1028,7 @@ int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 	if (maildir_uidlist_lock(mb->control, error_r) < 0)
 		return -1;
 	user->sync_scans++;
-	ret = sync_locked(&ctx, move_new, id_r, error_r);
+	ret = sync_locked(&ctx, move_new, id_r, stable_sig_r, error_r);
 	maildir_uidlist_unlock(mb->control);
 	scan_ctx_free(&ctx);
 	if (ret < 0 && user->db_corrupt && !force &&

@@ -267,6 +267,17 @@ char *maildir_mbox_file(const struct maildir_mbox *mb, const char *name);
 int maildir_sync(struct mail_user *user, const struct maildir_mbox *mb,
 		 bool move_new, bool force, int64_t *id_r,
 		 const char **error_r);
+/* The same; when the index's signature for the Maildir (as it matched
+   or as the scan recorded it) has no deadline (see the rule at the top
+   of maildir-sync.c), *stable_sig_r is a copy of it (caller frees),
+   else NULL. */
+int maildir_sync_view(struct mail_user *user, const struct maildir_mbox *mb,
+		      bool move_new, bool force, int64_t *id_r,
+		      char **stable_sig_r, const char **error_r);
+/* True while the Maildir still has the stamps of such a signature:
+   nothing changed since (no index access needed to know it). */
+bool maildir_sync_unchanged(const struct maildir_mbox *mb, const char *sig,
+			    bool move_new);
 /* Our own change to a Maildir (the rule is at the top of
    maildir-sync.c): take maildir_sync_stamps() before changing cur/,
    new/ or dovecot-uidlist (caller frees), then, in the write
@@ -350,6 +361,11 @@ struct mailbox {
 	   connection db_opens) */
 	int64_t data_version;
 	unsigned int db_opens;
+	/* the stable signature of the index when the view last caught up
+	   with it, and our commit count then (mailbox_sync()'s quick
+	   check), or NULL */
+	char *quick_sig;
+	uint64_t quick_commit_count;
 	uint64_t commit_count;
 	/* mailbox_cache_set() values not written yet: one transaction
 	   for many (mailbox_cache_flush()) */

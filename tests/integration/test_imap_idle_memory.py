@@ -147,3 +147,62 @@ def test_idle_session_closes_index():
         assert "UIDVALIDITY changed" not in srv.log()
     finally:
         srv.cleanup()
+
+
+def test_idle_checks_keep_index_closed():
+    """an IDLE session's quiet checks (every mailbox_idle_check_interval,
+    here 1 s) and NOOPs don't open the index again: unchanged Maildir
+    stamps say nothing changed. A change is reported (and opens it);
+    about 2 s later it is closed again."""
+    srv = LoftServer(users={USER: PASSWORD},
+                     extra_config="mailbox_idle_check_interval = 1\n")
+    srv.start()
+    try:
+        w = IMAP(srv.ports["imap"])
+        w.ok("LOGIN %s %s" % (USER, PASSWORD))
+        for i in range(5):
+            msg = b"Subject: m%d\r\n\r\nbody %d\r\n" % (i, i)
+            w.ok("APPEND INBOX {%d}" % len(msg), msg)
+        w.ok("LOGOUT")
+        w.close()
+        # stamps older than the sync rule's verify period
+        time.sleep(1.2)
+
+        c = IMAP(srv.ports["imap"])
+        c.ok("LOGIN %s %s" % (USER, PASSWORD))
+        c.ok("SELECT INBOX")
+        # a sync whose stamps need no later check
+        time.sleep(1.2)
+        c.ok("NOOP")
+        pid = wait_for(lambda: imap_pids(srv.proc.pid), 5).pop()
+        assert wait_for(lambda: not index_mapped(pid), 8), \
+            "the session's index is still open"
+        c.ok("NOOP")
+        assert not index_mapped(pid), "a NOOP with no change opened it"
+        c.send(b"i1 IDLE\r\n")
+        assert c.readline().startswith(b"+ ")
+        # 3 quiet checks
+        for _ in range(30):
+            assert not index_mapped(pid), "a quiet IDLE check opened it"
+            time.sleep(0.1)
+
+        w = IMAP(srv.ports["imap"])
+        w.ok("LOGIN %s %s" % (USER, PASSWORD))
+        msg = b"Subject: new\r\n\r\nnew\r\n"
+        w.ok("APPEND INBOX {%d}" % len(msg), msg)
+        w.ok("LOGOUT")
+        w.close()
+        line = c.readline()
+        while b"EXISTS" not in line:
+            line = c.readline()
+        assert line.startswith(b"* 6 EXISTS"), line
+        assert wait_for(lambda: not index_mapped(pid), 8), \
+            "still open after the change was reported"
+        c.send(b"DONE\r\n")
+        while not c.readline().startswith(b"i1 OK"):
+            pass
+        _, untagged = c.ok("FETCH 6 (UID)")
+        assert b"* 6 FETCH (UID 6)" in b"".join(untagged)
+        c.ok("LOGOUT")
+    finally:
+        srv.cleanup()
