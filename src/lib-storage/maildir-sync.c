@@ -36,6 +36,7 @@ struct scan_entry {
 	bool in_new;
 	unsigned int pass;
 	uint32_t uid;
+	unsigned long long secs;   /* the name's leading "<secs>." */
 };
 
 struct scan_ctx {
@@ -322,6 +323,8 @@ static int scan_dir(struct scan_ctx *ctx, bool in_new)
 		e->base_len = maildir_filename_base_len(e->fname);
 		e->in_new = in_new;
 		e->pass = ctx->pass;
+		/* once here, not in every comparison of the sort */
+		e->secs = strtoull(e->fname, NULL, 10);
 		e->uid = 0;
 	}
 	closedir(dir);
@@ -363,11 +366,8 @@ static int entry_time_cmp(const void *p1, const void *p2)
 {
 	const struct scan_entry *a = *(const struct scan_entry *const *)p1;
 	const struct scan_entry *b = *(const struct scan_entry *const *)p2;
-	unsigned long long ta = strtoull(a->fname, NULL, 10);
-	unsigned long long tb = strtoull(b->fname, NULL, 10);
-
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
+	if (a->secs != b->secs)
+		return a->secs < b->secs ? -1 : 1;
 	return base_cmp(a->fname, a->base_len, b->fname, b->base_len);
 }
 
