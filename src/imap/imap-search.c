@@ -73,7 +73,7 @@ struct search_msg {
 
 /* The header block of a message in the parse cache (CRLF line endings,
    up to and including the empty line; never with NUL bytes). */
-#define SEARCH_CACHE_HEADER "imap.header"
+#define SEARCH_CACHE_HEADER MAILBOX_CACHE_HEADER_BLOCK
 #define SEARCH_CACHE_HEADER_MAX_SIZE (64 * 1024)
 /* For these fields (the SEARCH keys of their own) the cache also keeps
    just their fields, as they are in the header block ("imap.header.

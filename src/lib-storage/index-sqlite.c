@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* 2: expunges_modseq (an index of version 1 is upgraded in place) */
-#define INDEX_SCHEMA_VERSION 2
-#define INDEX_SCHEMA_VERSION_STR "2"
+/* 2: expunges_modseq; 3: cache_header (an index of version 1 or 2 is
+   upgraded in place) */
+#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION_STR "3"
 #define INDEX_BUSY_TIMEOUT_MS 15000
 /* how long the open waits for the WAL switch before it looks at the file:
    another process creating the index holds its lock for milliseconds */
@@ -29,6 +30,7 @@ enum stmt_id {
 	ST_MSGS_LOAD, ST_MSGS_CHANGED, ST_MSG_GET, ST_MSG_UPSERT, ST_MSG_DELETE,
 	ST_EXP_INSERT, ST_CACHE_DELETE, ST_EXP_SINCE, ST_STATS,
 	ST_CACHE_GET, ST_CACHE_RUN, ST_CACHE_SET, ST_DATA_VERSION,
+	ST_HDR_GET, ST_HDR_RUN, ST_HDR_SET, ST_HDR_DELETE,
 	ST_BEGIN, ST_BEGIN_IMMEDIATE, ST_COMMIT, ST_ROLLBACK,
 	ST_COUNT
 };
@@ -76,6 +78,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CACHE_SET] = "INSERT OR REPLACE INTO cache(mailbox, uid, field, "
 		"value) VALUES (?1, ?2, ?3, ?4)",
 	[ST_DATA_VERSION] = "PRAGMA data_version",
+	[ST_HDR_GET] = "SELECT value FROM cache_header WHERE mailbox = ?1 AND "
+		"uid = ?2",
+	[ST_HDR_RUN] = "SELECT uid, value FROM cache_header WHERE mailbox = ?1 "
+		"AND uid >= ?2 ORDER BY uid",
+	[ST_HDR_SET] = "INSERT OR REPLACE INTO cache_header(mailbox, uid, value) "
+		"VALUES (?1, ?2, ?3)",
+	[ST_HDR_DELETE] = "DELETE FROM cache_header WHERE mailbox = ?1 AND "
+		"uid = ?2",
 	/* prepared once: a command runs several transactions, and
 	   sqlite3_exec() would parse each of these again */
 	[ST_BEGIN] = "BEGIN",
@@ -83,6 +93,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 };
+
+/* The header blocks (a few kB each) in a table of their own: in the
+   cache table they took most of each leaf page, so that the small values
+   of the other fields (a SEARCH FROM reads one per message) were spread
+   over as many pages as the whole headers. */
+#define CACHE_HEADER_TABLE_SQL \
+	"CREATE TABLE IF NOT EXISTS cache_header(mailbox INTEGER NOT NULL," \
+	" uid INTEGER NOT NULL, value TEXT," \
+	" PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -106,13 +125,17 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS cache(mailbox INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT,"
 	" PRIMARY KEY(mailbox, uid, field)) WITHOUT ROWID;"
+	CACHE_HEADER_TABLE_SQL
 	"INSERT OR IGNORE INTO meta VALUES ('schema_version', "
 	INDEX_SCHEMA_VERSION_STR ");";
 
-/* version 1 -> 2; IF NOT EXISTS: two processes may both run it */
-static const char schema_upgrade_1_sql[] =
+/* version 1 or 2 -> 3; IF NOT EXISTS: two processes may both run it. The
+   header blocks leave the cache table (they are refilled on demand). */
+static const char schema_upgrade_sql[] =
 	"BEGIN IMMEDIATE;"
 	"CREATE INDEX IF NOT EXISTS expunges_modseq ON expunges(mailbox, modseq);"
+	CACHE_HEADER_TABLE_SQL
+	"DELETE FROM cache WHERE field = '" MAILBOX_CACHE_HEADER_BLOCK "';"
 	"UPDATE meta SET value = " INDEX_SCHEMA_VERSION_STR
 	" WHERE key = 'schema_version';"
 	"COMMIT;";
@@ -206,7 +229,7 @@ static void finalize_all(struct mail_user *user)
 	}
 }
 
-/* the schema version (1 or INDEX_SCHEMA_VERSION), 0 = no schema yet,
+/* the schema version (1..INDEX_SCHEMA_VERSION), 0 = no schema yet,
    -1 = another version, -2 = error (logged; corruption noted) */
 static int schema_version(struct mail_user *user)
 {
@@ -233,8 +256,9 @@ static int schema_version(struct mail_user *user)
 			  INDEX_SCHEMA_VERSION_STR) == 0)
 		ret = INDEX_SCHEMA_VERSION;
 	else if (sqlite3_column_text(chk, 0) != NULL &&
-		 strcmp((const char *)sqlite3_column_text(chk, 0), "1") == 0)
-		ret = 1;
+		 (strcmp((const char *)sqlite3_column_text(chk, 0), "1") == 0 ||
+		  strcmp((const char *)sqlite3_column_text(chk, 0), "2") == 0))
+		ret = *sqlite3_column_text(chk, 0) - '0';
 	else
 		ret = -1;
 	sqlite3_finalize(chk);
@@ -341,8 +365,8 @@ static int try_open(struct mail_user *user)
 			return -1;
 		ver = schema_version(user);
 	}
-	if (ver == 1) {
-		if (exec(user, schema_upgrade_1_sql) < 0) {
+	if (ver > 0 && ver < INDEX_SCHEMA_VERSION) {
+		if (exec(user, schema_upgrade_sql) < 0) {
 			if (!sqlite3_get_autocommit(user->db))
 				(void)sqlite3_exec(user->db, "ROLLBACK", NULL,
 						   NULL, NULL);
@@ -649,6 +673,8 @@ int index_mailbox_delete(struct mail_user *user, int64_t id)
 	if (exec_id(user, "DELETE FROM messages WHERE mailbox = ?1", id) < 0 ||
 	    exec_id(user, "DELETE FROM expunges WHERE mailbox = ?1", id) < 0 ||
 	    exec_id(user, "DELETE FROM cache WHERE mailbox = ?1", id) < 0 ||
+	    exec_id(user, "DELETE FROM cache_header WHERE mailbox = ?1",
+		    id) < 0 ||
 	    exec_id(user, "DELETE FROM mailboxes WHERE id = ?1", id) < 0)
 		ret = -1;
 	if (index_db_commit(user) < 0)
@@ -827,7 +853,13 @@ int index_msg_delete(struct mail_user *user, int64_t id, uint32_t uid,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, uid);
-	return step_done(user, st, "delete cache");
+	if (step_done(user, st, "delete cache") < 0)
+		return -1;
+	if ((st = stmt(user, ST_HDR_DELETE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	return step_done(user, st, "delete cached header");
 }
 
 int index_expunges_since(struct mail_user *user, int64_t id,
@@ -883,10 +915,17 @@ int index_msg_stats(struct mail_user *user, int64_t id,
 	return rc == SQLITE_ROW ? 0 : index_db_error(user, rc, "status");
 }
 
+/* the header block lives in cache_header (CACHE_HEADER_TABLE_SQL) */
+static bool cache_field_is_header(const char *field)
+{
+	return strcmp(field, MAILBOX_CACHE_HEADER_BLOCK) == 0;
+}
+
 char *index_cache_get(struct mail_user *user, int64_t id, uint32_t uid,
 		      const char *field)
 {
-	sqlite3_stmt *st = stmt(user, ST_CACHE_GET);
+	bool hdr = cache_field_is_header(field);
+	sqlite3_stmt *st = stmt(user, hdr ? ST_HDR_GET : ST_CACHE_GET);
 	char *value = NULL;
 	int rc;
 
@@ -894,7 +933,8 @@ char *index_cache_get(struct mail_user *user, int64_t id, uint32_t uid,
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	if (!hdr)
+		sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		const void *p = sqlite3_column_blob(st, 0);
@@ -912,7 +952,8 @@ int index_cache_get_run(struct mail_user *user, int64_t id, const char *field,
 			struct index_cache_value **values_r,
 			unsigned int *count_r, uint32_t *last_uid_r)
 {
-	sqlite3_stmt *st = stmt(user, ST_CACHE_RUN);
+	bool hdr = cache_field_is_header(field);
+	sqlite3_stmt *st = stmt(user, hdr ? ST_HDR_RUN : ST_CACHE_RUN);
 	struct index_cache_value *values = NULL;
 	unsigned int count = 0, alloc = 0;
 	size_t bytes = 0;
@@ -925,7 +966,8 @@ int index_cache_get_run(struct mail_user *user, int64_t id, const char *field,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, first_uid);
-	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	if (!hdr)
+		sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
 		const void *p = sqlite3_column_blob(st, 1);
@@ -971,13 +1013,18 @@ void index_cache_values_free(struct index_cache_value **values,
 void index_cache_set(struct mail_user *user, int64_t id, uint32_t uid,
 		     const char *field, const char *value)
 {
-	sqlite3_stmt *st = stmt(user, ST_CACHE_SET);
+	bool hdr = cache_field_is_header(field);
+	sqlite3_stmt *st = stmt(user, hdr ? ST_HDR_SET : ST_CACHE_SET);
 
 	if (st == NULL)
 		return;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, value, -1, SQLITE_STATIC);
+	if (hdr) {
+		sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, value, -1, SQLITE_STATIC);
+	}
 	(void)step_done(user, st, "cache set");
 }

@@ -2,8 +2,9 @@
    the index statements that read what changed since a view's modseq:
    the values a run returns are the ones single lookups return, across
    runs, with this session's and other sessions' writes; the changed-rows
-   statements use the modseq indexes (not a walk of every message); an
-   index of schema version 1 is upgraded in place. */
+   statements use the modseq indexes (not a walk of every message); the
+   header blocks have a table of their own; an index of schema version 1
+   or 2 is upgraded in place. */
 #include "test-storage-common.h"
 #include <stdio.h>
 
@@ -252,41 +253,42 @@ static char *query_text(sqlite3 *db, const char *sql)
 	return ret;
 }
 
-static void test_schema_1_upgraded(void **state)
+/* make the index one of version from_ver: what versions 1 and 2 had */
+static void make_old_index(const char *path, const char *from_ver)
 {
-	struct mail_user *user = open_user();
-	struct mailbox *box;
-	char path[600];
+	sqlite3 *db;
+	char *sql;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (strcmp(from_ver, "1") == 0)
+		exec_sql(db, "DROP INDEX expunges_modseq");
+	exec_sql(db, "INSERT INTO cache SELECT mailbox, uid, '"
+		 MAILBOX_CACHE_HEADER_BLOCK "', value FROM cache_header;"
+		 "DROP TABLE cache_header");
+	sql = i_strdup_printf("UPDATE meta SET value = '%s' WHERE key = "
+			      "'schema_version'", from_ver);
+	exec_sql(db, sql);
+	free(sql);
+	sqlite3_close(db);
+}
+
+static void check_upgraded(const char *path)
+{
 	sqlite3 *db;
 	char *v;
 
-	save_msgs(user, 5);
-	box = open_box(user, "INBOX", false);
-	/* only in the index: a rebuild would lose it */
-	mailbox_cache_set(box, 1, "keep", "yes");
-	mailbox_close(&box);
-	mail_user_close(&user);
-
-	/* make it an index of version 1 */
-	snprintf(path, sizeof(path), "%s/" INDEX_FILE_NAME, maildir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	exec_sql(db, "DROP INDEX expunges_modseq;"
-		 "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-	sqlite3_close(db);
-
-	user = open_user();
-	box = open_box(user, "INBOX", false);
-	assert_int_equal(mailbox_count(box), 5);
-	mailbox_close(&box);
-	mail_user_close(&user);
-
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	v = query_text(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "3");
 	free(v);
 	v = query_text(db, "SELECT name FROM sqlite_master WHERE "
 		       "name = 'expunges_modseq'");
 	assert_non_null(v);
+	free(v);
+	/* the header blocks left the cache table */
+	v = query_text(db, "SELECT count(*) FROM cache WHERE field = '"
+		       MAILBOX_CACHE_HEADER_BLOCK "'");
+	assert_string_equal(v, "0");
 	free(v);
 	/* upgraded, not rebuilt */
 	v = query_text(db, "SELECT value FROM cache WHERE field = 'keep'");
@@ -294,6 +296,91 @@ static void test_schema_1_upgraded(void **state)
 	assert_string_equal(v, "yes");
 	free(v);
 	sqlite3_close(db);
+}
+
+static void test_old_schema_upgraded(void **state)
+{
+	static const char *const versions[] = { "1", "2" };
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/" INDEX_FILE_NAME, maildir);
+	for (unsigned int i = 0; i < N_ELEMENTS(versions); i++) {
+		struct mail_user *user = open_user();
+		struct mailbox *box;
+
+		if (i == 0)
+			save_msgs(user, 5);
+		box = open_box(user, "INBOX", false);
+		/* only in the index: a rebuild would lose it */
+		mailbox_cache_set(box, 1, "keep", "yes");
+		mailbox_cache_set(box, 1, MAILBOX_CACHE_HEADER_BLOCK, "Subject: x");
+		mailbox_close(&box);
+		mail_user_close(&user);
+
+		make_old_index(path, versions[i]);
+		user = open_user();
+		box = open_box(user, "INBOX", false);
+		assert_int_equal(mailbox_count(box), 5);
+		/* the header block is gone (refilled on demand) */
+		assert_null(mailbox_cache_get(box, 1, MAILBOX_CACHE_HEADER_BLOCK));
+		mailbox_close(&box);
+		mail_user_close(&user);
+		check_upgraded(path);
+	}
+}
+
+/* the header block is kept in cache_header, read singly and in runs,
+   and goes with its message */
+static void test_header_block_table(void **state)
+{
+	struct mail_user *user = open_user();
+	struct mailbox *box;
+	struct sync_log l;
+	const char *error;
+	char path[600], val[64], *v;
+	sqlite3 *db;
+
+	save_msgs(user, 20);
+	box = open_box(user, "INBOX", false);
+	for (uint32_t seq = 1; seq <= 20; seq++) {
+		snprintf(val, sizeof(val), "Subject: m%u\r\n\r\n", seq);
+		mailbox_cache_set(box, seq, MAILBOX_CACHE_HEADER_BLOCK, val);
+		mailbox_cache_set(box, seq, "small", "s");
+	}
+	do_sync(box, &l);
+	for (uint32_t seq = 1; seq <= 20; seq++) {
+		v = mailbox_cache_get(box, seq, MAILBOX_CACHE_HEADER_BLOCK);
+		snprintf(val, sizeof(val), "Subject: m%u\r\n\r\n", seq);
+		assert_non_null(v);
+		assert_string_equal(v, val);
+		free(v);
+	}
+	assert_true(run_of(box, MAILBOX_CACHE_HEADER_BLOCK)->loaded);
+
+	snprintf(path, sizeof(path), "%s/" INDEX_FILE_NAME, maildir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	v = query_text(db, "SELECT count(*) FROM cache_header");
+	assert_string_equal(v, "20");
+	free(v);
+	v = query_text(db, "SELECT count(*) FROM cache WHERE field = '"
+		       MAILBOX_CACHE_HEADER_BLOCK "'");
+	assert_string_equal(v, "0");
+	free(v);
+
+	/* expunged: both its values go */
+	assert_int_equal(mailbox_update_flags(box, 2, MODIFY_ADD, MAIL_DELETED,
+					      NULL, &error), 0);
+	assert_int_equal(mailbox_expunge(box, NULL, 0, &error), 0);
+	do_sync(box, &l);
+	v = query_text(db, "SELECT count(*) FROM cache_header");
+	assert_string_equal(v, "19");
+	free(v);
+	v = query_text(db, "SELECT count(*) FROM cache WHERE field = 'small'");
+	assert_string_equal(v, "19");
+	free(v);
+	sqlite3_close(db);
+	mailbox_close(&box);
+	mail_user_close(&user);
 }
 
 /* A first lookup pass over a field nothing has cached yet (SEARCH
@@ -341,6 +428,7 @@ static void test_first_pass_reads_one_run(void **state)
 	mail_user_close(&user);
 }
 
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -348,7 +436,8 @@ int main(void)
 		T(test_runs_match_lookups),
 		T(test_runs_see_writes),
 		T(test_changed_rows_use_modseq_index),
-		T(test_schema_1_upgraded),
+		T(test_old_schema_upgraded),
+		T(test_header_block_table),
 		T(test_first_pass_reads_one_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
