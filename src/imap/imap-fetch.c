@@ -387,10 +387,17 @@ static int fetch_write_simple(struct fetch_message *msg,
 		str_append(dest, "INTERNALDATE ");
 		imap_write_datetime(dest, rec->internal_date);
 		return 0;
-	case FETCH_RFC822_SIZE:
-		str_printfa(dest, "RFC822.SIZE %llu",
-			    (unsigned long long)rec->vsize);
+	case FETCH_RFC822_SIZE: {
+		/* computed from the file at the first need (after a BODY[]
+		   section loaded it: already known) */
+		uint64_t vsize;
+		const char *error;
+		if (mailbox_get_vsize(msg->client->mailbox, msg->seq, &vsize,
+				      &error) < 0)
+			return -1;
+		str_printfa(dest, "RFC822.SIZE %llu", (unsigned long long)vsize);
 		return 0;
+	}
 	case FETCH_ENVELOPE:
 		str_append(dest, "ENVELOPE ");
 		return fetch_parsed(msg, item->type, dest);

@@ -537,6 +537,22 @@ static bool search_match_content(struct search_key *key, struct search_msg *msg)
 	}
 }
 
+/* LARGER/SMALLER (RFC 3501 6.4.4: RFC822.SIZE) */
+static bool search_match_vsize(const struct search_key *key,
+			       struct search_msg *msg)
+{
+	uint64_t vsize;
+	const char *error;
+
+	if (msg->load_failed ||
+	    mailbox_get_vsize(msg->box, msg->seq, &vsize, &error) < 0) {
+		msg->load_failed = true;
+		return false;
+	}
+	return key->type == SEARCH_LARGER ? vsize > key->size :
+		vsize < key->size;
+}
+
 static bool search_match_key(struct search_key *key, struct search_msg *msg)
 {
 	const struct mail_record *rec = msg->rec;
@@ -566,9 +582,8 @@ static bool search_match_key(struct search_key *key, struct search_msg *msg)
 		return imap_seqset_contains(key->ranges, key->ranges_count,
 					    rec->uid);
 	case SEARCH_LARGER:
-		return rec->vsize > key->size;
 	case SEARCH_SMALLER:
-		return rec->vsize < key->size;
+		return search_match_vsize(key, msg);
 	case SEARCH_BEFORE:
 	case SEARCH_ON:
 	case SEARCH_SINCE:

@@ -32,6 +32,7 @@ enum stmt_id {
 	ST_CACHE_GET, ST_CACHE_RUN, ST_CACHE_SET, ST_DATA_VERSION,
 	ST_HDR_GET, ST_HDR_RUN, ST_HDR_SET, ST_HDR_DELETE,
 	ST_BEGIN, ST_BEGIN_IMMEDIATE, ST_COMMIT, ST_ROLLBACK,
+	ST_MSG_GET_VSIZE, ST_MSG_SET_VSIZE,
 	ST_COUNT
 };
 
@@ -67,9 +68,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	   expunge of the mailbox's life */
 	[ST_EXP_SINCE] = "SELECT uid FROM expunges WHERE mailbox = ?1 "
 		"AND modseq > ?2 ORDER BY +uid",
+	/* no sum of vsizes: some may not be known (INDEX_VSIZE_UNKNOWN) */
 	[ST_STATS] = "SELECT count(*), coalesce(sum((flags & 8) = 0), 0), "
-		"coalesce(sum(uid >= ?2), 0), coalesce(sum(vsize), 0) "
-		"FROM messages WHERE mailbox = ?1",
+		"coalesce(sum(uid >= ?2), 0) FROM messages WHERE mailbox = ?1",
 	[ST_CACHE_GET] = "SELECT value FROM cache WHERE mailbox = ?1 AND "
 		"uid = ?2 AND field = ?3",
 	/* the primary key's order: one pass over the mailbox's rows */
@@ -92,6 +93,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_MSG_GET_VSIZE] = "SELECT vsize FROM messages WHERE mailbox = ?1 "
+		"AND uid = ?2 AND guid = ?3",
+	[ST_MSG_SET_VSIZE] = "UPDATE messages SET vsize = ?4 WHERE "
+		"mailbox = ?1 AND uid = ?2 AND guid = ?3 AND vsize = -1",
 };
 
 /* The header blocks (a few kB each) in a table of their own: in the
@@ -862,6 +867,41 @@ int index_msg_delete(struct mail_user *user, int64_t id, uint32_t uid,
 	return step_done(user, st, "delete cached header");
 }
 
+int index_msg_set_vsize(struct mail_user *user, int64_t id, uint32_t uid,
+			const char *guid, uint64_t vsize)
+{
+	sqlite3_stmt *st = stmt(user, ST_MSG_SET_VSIZE);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, guid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)vsize);
+	return step_done(user, st, "store vsize");
+}
+
+int index_msg_get_vsize(struct mail_user *user, int64_t id, uint32_t uid,
+			const char *guid, uint64_t *vsize_r)
+{
+	sqlite3_stmt *st = stmt(user, ST_MSG_GET_VSIZE);
+	int rc;
+
+	*vsize_r = INDEX_VSIZE_UNKNOWN;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_text(st, 3, guid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*vsize_r = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : index_db_error(user, rc, "get vsize");
+}
+
 int index_expunges_since(struct mail_user *user, int64_t id,
 			 uint64_t modseq, uint32_t **uids_r,
 			 unsigned int *count_r)
@@ -909,7 +949,6 @@ int index_msg_stats(struct mail_user *user, int64_t id,
 		status->messages = (uint32_t)sqlite3_column_int64(st, 0);
 		status->unseen = (uint32_t)sqlite3_column_int64(st, 1);
 		status->recent = (uint32_t)sqlite3_column_int64(st, 2);
-		status->size = (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : index_db_error(user, rc, "status");

@@ -106,7 +106,8 @@ struct mailbox_status {
 	uint32_t uidvalidity;
 	uint32_t unseen;
 	uint64_t highestmodseq;
-	uint64_t size;             /* sum of vsizes */
+	/* no sum of vsizes: a message's vsize may not be known before
+	   mailbox_get_vsize() reads it (STATUS=SIZE would sum those) */
 };
 /* STATUS without selecting (syncs the Maildir first). */
 int mail_user_mailbox_status(struct mail_user *user, const char *name,
@@ -149,7 +150,7 @@ struct mail_record {
 	const char *const *keywords;   /* NULL-terminated, owned by box */
 	time_t internal_date;
 	uint64_t size;                 /* physical size on disk (LF) */
-	uint64_t vsize;                /* RFC822.SIZE: size with CRLF */
+	/* the vsize (RFC822.SIZE) is not here: mailbox_get_vsize() */
 	uint64_t modseq;
 	const char *guid;              /* Maildir base file name (Dovecot's
 	                                  default message GUID) */
@@ -160,6 +161,20 @@ uint32_t mailbox_count(struct mailbox *box);
 const struct mail_record *mailbox_get(struct mailbox *box, uint32_t seq);
 /* Sequence of a UID, 0 if not in the view. */
 uint32_t mailbox_uid_to_seq(struct mailbox *box, uint32_t uid);
+
+/* The message's vsize: its size with CRLF line endings, as IMAP serves
+   it (RFC 3501 RFC822.SIZE, POP3 LIST), in bytes. Known from the file
+   name (W=) or dovecot-uidlist, or else computed by reading the file
+   once (at the first need, like Dovecot) and kept in the index, so no
+   session computes it again. Returns 0, or -1 when the file vanished
+   ("Message was expunged") or couldn't be read. */
+int mailbox_get_vsize(struct mailbox *box, uint32_t seq, uint64_t *vsize_r,
+		      const char **error_r);
+/* Write what the view computed for the index (vsizes, parse results)
+   now rather than at the next mailbox_sync() or the close, and end the
+   index read transaction: for a session that won't sync for a while
+   (POP3 after its login). Errors are logged; the values are a cache. */
+void mailbox_write_cached(struct mailbox *box);
 
 /* The message as IMAP serves it: CRLF line endings (bare LF -> CRLF),
    *size_r == vsize. Caller frees *data_r. Returns -1 (and "expunged"

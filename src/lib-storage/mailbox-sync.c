@@ -292,6 +292,7 @@ int mailbox_sync(struct mailbox *box, const struct mailbox_sync_callbacks *cb,
 
 	drain_notify(box);
 	mailbox_cache_flush(box);
+	mailbox_vsize_flush(box);
 	mailbox_cache_runs_reset(box);
 	/* Nothing changed since the view caught up with an index that
 	   matched the Maildir by stamps without a deadline, and we changed

@@ -17,6 +17,13 @@ static char **split_keywords(const char *s)
 void mailbox_view_set_rec(struct view_rec *vr, const struct index_msg_row *row,
 			  bool recent)
 {
+	uint64_t vsize = row->vsize;
+
+	/* a vsize this session computed that the row read doesn't have
+	   (not written yet, or written after the read) is kept */
+	if (vsize == INDEX_VSIZE_UNKNOWN && vr->guid != NULL &&
+	    vr->rec.uid == row->uid && strcmp(vr->guid, row->guid) == 0)
+		vsize = vr->vsize;
 	mailbox_view_rec_free(vr);
 	vr->filename = i_strdup(row->filename);
 	vr->kw = split_keywords(row->keywords);
@@ -27,7 +34,7 @@ void mailbox_view_set_rec(struct view_rec *vr, const struct index_msg_row *row,
 	vr->rec.keywords = (const char *const *)vr->kw;
 	vr->rec.internal_date = (time_t)row->internaldate;
 	vr->rec.size = row->size;
-	vr->rec.vsize = row->vsize;
+	vr->vsize = vsize;
 	vr->rec.modseq = row->modseq;
 	vr->rec.guid = vr->guid;
 }
@@ -91,8 +98,10 @@ void mailbox_close(struct mailbox **_box)
 	*_box = NULL;
 	mailbox_cache_flush(box);
 	mailbox_cache_runs_reset(box);
+	mailbox_vsize_flush(box);
 	index_db_lazy_end(box->user);
 	free(box->cache_pending);
+	free(box->vsize_pending);
 	for (i = 0; i < box->count; i++)
 		mailbox_view_rec_free(&box->recs[i]);
 	free(box->recs);
@@ -141,7 +150,6 @@ void mailbox_get_status(struct mailbox *box, struct mailbox_status *st)
 			st->recent++;
 		if ((r->flags & MAIL_SEEN) == 0)
 			st->unseen++;
-		st->size += r->vsize;
 	}
 	/* counted again only after the view changed */
 	box->status = *st;
@@ -265,14 +273,41 @@ static unsigned char *to_crlf(const unsigned char *data, size_t size,
 	return out;
 }
 
+int mailbox_view_rec_read(struct mailbox *box, struct view_rec *vr,
+			  char **data_r, size_t *size_r, const char **error_r)
+{
+	char *path;
+	int try, ret = -1, err = 0;
+
+	*data_r = NULL;
+	*size_r = 0;
+	for (try = 0; try < 2; try++) {
+		path = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
+		ret = read_file(path, MESSAGE_MAX_SIZE, data_r, size_r);
+		err = errno;
+		if (ret < 0 && err != ENOENT)
+			i_error("read(%s) failed: %s", path, strerror(err));
+		free(path);
+		if (ret == 0 || err != ENOENT || try == 1)
+			break;
+		if (mailbox_refresh_filename(box, vr) <= 0)
+			break;
+	}
+	if (ret < 0) {
+		*error_r = err == ENOENT ? "Message was expunged" :
+			"Internal error reading the message";
+		return -1;
+	}
+	return 0;
+}
+
 int mailbox_msg_read(struct mailbox *box, uint32_t seq,
 		     unsigned char **data_r, size_t *size_r,
 		     const char **error_r)
 {
 	struct view_rec *vr;
-	char *path, *data;
+	char *data;
 	size_t size;
-	int try, ret = -1;
 
 	*data_r = NULL;
 	*size_r = 0;
@@ -281,25 +316,15 @@ int mailbox_msg_read(struct mailbox *box, uint32_t seq,
 		return -1;
 	}
 	vr = &box->recs[seq - 1];
-	for (try = 0; try < 2; try++) {
-		path = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
-		ret = read_file(path, MESSAGE_MAX_SIZE, &data, &size);
-		if (ret < 0 && errno != ENOENT)
-			i_error("read(%s) failed: %s", path, strerror(errno));
-		free(path);
-		if (ret == 0 || errno != ENOENT || try == 1)
-			break;
-		if (mailbox_refresh_filename(box, vr) <= 0)
-			break;
-	}
-	if (ret < 0) {
-		*error_r = errno == ENOENT ? "Message was expunged" :
-			"Internal error reading the message";
+	if (mailbox_view_rec_read(box, vr, &data, &size, error_r) < 0)
 		return -1;
-	}
-	*data_r = to_crlf((const unsigned char *)data, size, vr->rec.vsize,
+	*data_r = to_crlf((const unsigned char *)data, size,
+			  vr->vsize == INDEX_VSIZE_UNKNOWN ? 0 : vr->vsize,
 			  size_r);
 	free(data);
+	/* the served size is the vsize: known now without another read */
+	if (vr->vsize == INDEX_VSIZE_UNKNOWN)
+		mailbox_vsize_learned(box, vr, *size_r);
 	return 0;
 }
 
@@ -307,15 +332,20 @@ static int link_or_copy(struct mailbox *box, struct view_rec *vr,
 			const struct maildir_mbox *dest,
 			struct maildir_save_item *item)
 {
-	char *src = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
-	char *gen = maildir_filename_generate();
-	char *data;
+	char *src, *gen, *data;
+	const char *error;
+	uint64_t vsize;
 	size_t size;
 	int ret = 0, fd;
 
+	/* the new name's W= is the real vsize (read now if not known) */
+	if (mailbox_view_rec_vsize(box, vr, &vsize, &error) < 0)
+		return -1;
+	src = i_strdup_printf("%s/%s", box->mb.path, vr->filename);
+	gen = maildir_filename_generate();
 	item->base = i_strdup_printf("%s,S=%llu,W=%llu", gen,
 				     (unsigned long long)vr->rec.size,
-				     (unsigned long long)vr->rec.vsize);
+				     (unsigned long long)vsize);
 	free(gen);
 	item->tmp_path = i_strdup_printf("%s/tmp/%s", dest->path, item->base);
 	if (link(src, item->tmp_path) < 0 && errno == ENOENT &&
@@ -349,7 +379,7 @@ static int link_or_copy(struct mailbox *box, struct view_rec *vr,
 	item->keywords = vr->rec.keywords;
 	item->internal_date = vr->rec.internal_date;
 	item->size = vr->rec.size;
-	item->vsize = vr->rec.vsize;
+	item->vsize = vsize;
 	return ret;
 }
 
@@ -392,7 +422,7 @@ int mailbox_copy(struct mailbox *box, const uint32_t *seqs,
 			(*dest_uids_r)[i] = items[i].uid;
 	}
 	for (i = 0; i < n; i++) {
-		if (ret < 0)
+		if (ret < 0 && items[i].tmp_path != NULL)
 			(void)unlink(items[i].tmp_path);
 		free(items[i].tmp_path);
 		free(items[i].base);

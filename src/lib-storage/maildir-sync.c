@@ -517,18 +517,6 @@ char *maildir_sync_keywords_str(const struct maildir_keywords *kw,
 	return str_free_without_data(&str);
 }
 
-static int file_vsize(const char *path, uint64_t *vsize_r)
-{
-	char *data;
-	size_t size;
-
-	if (read_file(path, MESSAGE_MAX_SIZE, &data, &size) < 0)
-		return -1;
-	*vsize_r = maildir_crlf_size((const unsigned char *)data, size);
-	free(data);
-	return 0;
-}
-
 static const char *rec_ext(const struct maildir_uidlist *ul, uint32_t uid,
 			   char key)
 {
@@ -556,9 +544,13 @@ static const char *rec_ext(const struct maildir_uidlist *ul, uint32_t uid,
 	return NULL;
 }
 
+/* INDEX_VSIZE_UNKNOWN when the field is missing or not a number
+   (strtoull() would take "-1" or " 5"; an overflow gives UINT64_MAX) */
 static uint64_t ext_num(const char *v)
 {
-	return v == NULL ? (uint64_t)-1 : strtoull(v, NULL, 10);
+	if (v == NULL || *v < '0' || *v > '9')
+		return INDEX_VSIZE_UNKNOWN;
+	return strtoull(v, NULL, 10);
 }
 
 /* Fill an index row for a file not yet in the index. */
@@ -587,11 +579,11 @@ static int new_row(struct scan_ctx *ctx, const struct scan_entry *e,
 	row->internaldate = st.st_mtime;
 	if (!maildir_filename_get_size(e->fname, 'S', &row->size))
 		row->size = (uint64_t)st.st_size;
-	if (!maildir_filename_get_size(e->fname, 'W', &row->vsize)) {
+	/* without W= or a W field the file isn't read here (a cold index
+	   build would read every message): mailbox_get_vsize() does it at
+	   the first need */
+	if (!maildir_filename_get_size(e->fname, 'W', &row->vsize))
 		row->vsize = ext_num(rec_ext(&ctx->ul, e->uid, 'W'));
-		if (row->vsize == (uint64_t)-1 && file_vsize(path, &row->vsize) < 0)
-			row->vsize = row->size;
-	}
 	g = rec_ext(&ctx->ul, e->uid, 'G');
 	row->guid = g != NULL ? i_strndup(g, strcspn(g, " ")) :
 		i_strndup(e->fname, e->base_len);

@@ -132,6 +132,16 @@ int subsfile_update(const char *path, const char *name, bool set,
 		    const char *rename_to, enum mail_fsync_mode fsync_mode);
 
 /* --- index-sqlite.c --- */
+/* messages.vsize of a message whose vsize (size with CRLF line endings)
+   is not known yet: the sync gives it to a file whose name has no W=
+   and whose dovecot-uidlist record has no W field, without reading the
+   file; mailbox_get_vsize() computes it at the first need and stores
+   it. Stored as -1 in SQLite: a real vsize is never negative (at most
+   twice MESSAGE_MAX_SIZE), and an index written before this sentinel
+   existed holds only real sizes (the sync read the file, or took the
+   physical size when it couldn't). A W= or W field that says
+   UINT64_MAX is nonsense and is taken as unknown, i.e. computed. */
+#define INDEX_VSIZE_UNKNOWN UINT64_MAX
 struct index_mailbox_row {
 	int64_t id;
 	uint32_t uidvalidity, uidnext, first_recent_uid;
@@ -193,6 +203,15 @@ int index_msg_upsert(struct mail_user *user, int64_t id,
 		     const struct index_msg_row *row);
 int index_msg_delete(struct mail_user *user, int64_t id, uint32_t uid,
 		     uint64_t modseq);
+/* Fill in the vsize of a message whose row has INDEX_VSIZE_UNKNOWN;
+   guid guards against a UID given to another message meanwhile (the
+   index rebuilt). Leaves a row that already has a vsize alone. */
+int index_msg_set_vsize(struct mail_user *user, int64_t id, uint32_t uid,
+			const char *guid, uint64_t vsize);
+/* The vsize the index has for uid (if its guid is still guid): 1
+   (INDEX_VSIZE_UNKNOWN if not computed yet), 0 no such row, -1 error. */
+int index_msg_get_vsize(struct mail_user *user, int64_t id, uint32_t uid,
+			const char *guid, uint64_t *vsize_r);
 int index_expunges_since(struct mail_user *user, int64_t id,
 			 uint64_t modseq, uint32_t **uids_r,
 			 unsigned int *count_r);
@@ -239,6 +258,8 @@ struct mail_user {
 	int db_hold_fd;             /* the closed file, held open, or -1 */
 	uint64_t commit_count;      /* ++ at every commit of ours */
 	unsigned int sync_scans;    /* ++ at every Maildir scan (tests) */
+	unsigned int vsize_reads;   /* ++ at every file read only for its
+				       vsize (tests) */
 	char *error;   /* last client-safe error */
 };
 const char *mail_user_set_error(struct mail_user *user, const char *fmt, ...)
@@ -329,6 +350,13 @@ struct view_rec {
 	char *filename;    /* "cur/<name>" or "new/<name>" */
 	char **kw;         /* NULL-terminated, rec.keywords points here */
 	char *guid;
+	uint64_t vsize;    /* INDEX_VSIZE_UNKNOWN until mailbox_get_vsize() */
+};
+/* A vsize computed by this session, not written to the index yet */
+struct mailbox_vsize_pending {
+	uint32_t uid;
+	char *guid;
+	uint64_t vsize;
 };
 struct mailbox_cache_pending {
 	uint32_t uid;
@@ -373,6 +401,10 @@ struct mailbox {
 	unsigned int cache_pending_count, cache_pending_alloc;
 	struct mailbox_cache_run cache_runs[4];
 	unsigned int cache_run_loads;   /* statements that read a run (tests) */
+	/* vsizes computed by mailbox_get_vsize(), for the index: one
+	   transaction for many (mailbox_vsize_flush()) */
+	struct mailbox_vsize_pending *vsize_pending;
+	unsigned int vsize_pending_count, vsize_pending_alloc;
 	/* mailbox_get_status() of the view; false after any change */
 	bool status_valid;
 	struct mailbox_status status;
@@ -389,6 +421,20 @@ void mailbox_refresh_keywords(struct mailbox *box);
 int mailbox_refresh_filename(struct mailbox *box, struct view_rec *vr);
 /* Write the pending cache values (in one transaction). */
 void mailbox_cache_flush(struct mailbox *box);
+/* The message's file as it is on disk (LF), following a rename by
+   another session; caller frees *data_r. -1 with *error_r when it
+   vanished or couldn't be read. */
+int mailbox_view_rec_read(struct mailbox *box, struct view_rec *vr,
+			  char **data_r, size_t *size_r, const char **error_r);
+/* mailbox-vsize.c: a vsize this session computed (vr->vsize was
+   INDEX_VSIZE_UNKNOWN): kept in the view and queued for the index */
+void mailbox_vsize_learned(struct mailbox *box, struct view_rec *vr,
+			   uint64_t vsize);
+/* mailbox_get_vsize() of a view record */
+int mailbox_view_rec_vsize(struct mailbox *box, struct view_rec *vr,
+			   uint64_t *vsize_r, const char **error_r);
+/* Write the queued vsizes (one transaction); at a sync and the close. */
+void mailbox_vsize_flush(struct mailbox *box);
 /* Forget the cache values read in runs (at a sync: they may be stale;
    at the close: frees them). */
 void mailbox_cache_runs_reset(struct mailbox *box);

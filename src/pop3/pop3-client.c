@@ -260,11 +260,21 @@ pop3_client_create(struct event_base *base, int fd_in, int fd_out,
 
 	client->messages_count = mailbox_count(box);
 	client->message_sizes = i_new(uint64_t, client->messages_count + 1);
+	/* STAT needs them all: files whose vsize isn't known yet are
+	   read now (once; the index keeps the values) */
 	for (uint32_t seq = 1; seq <= client->messages_count; seq++) {
 		const struct mail_record *rec = mailbox_get(box, seq);
-		client->message_sizes[seq - 1] = rec == NULL ? 0 : rec->vsize;
-		client->total_size += client->message_sizes[seq - 1];
+		uint64_t vsize;
+		const char *error;
+		if (mailbox_get_vsize(box, seq, &vsize, &error) < 0) {
+			/* vanished since the sync (RETR will say so) or
+			   unreadable (logged): its size on disk */
+			vsize = rec == NULL ? 0 : rec->size;
+		}
+		client->message_sizes[seq - 1] = vsize;
+		client->total_size += vsize;
 	}
+	mailbox_write_cached(box);
 	client->deleted_bitmask = i_new(uint8_t, MSGS_BITMASK_SIZE(client));
 	client->seen_bitmask = i_new(uint8_t, MSGS_BITMASK_SIZE(client));
 

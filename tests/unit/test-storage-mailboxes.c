@@ -49,7 +49,10 @@ static void test_dovecot_tree(void **state)
 	assert_null(r->keywords[1]);
 	r = mailbox_get(box, 2);
 	assert_int_equal(r->uid, 9);
-	assert_int_equal(r->vsize, 9);
+	uint64_t vsize;
+	const char *verror;
+	assert_int_equal(mailbox_get_vsize(box, 2, &vsize, &verror), 0);
+	assert_int_equal(vsize, 9);
 	assert_string_equal(r->keywords[0], "Junk");
 	r = mailbox_get(box, 3);
 	assert_int_equal(r->uid, 10);
