@@ -405,6 +405,7 @@ struct mailbox {
 	   transaction for many (mailbox_vsize_flush()) */
 	struct mailbox_vsize_pending *vsize_pending;
 	unsigned int vsize_pending_count, vsize_pending_alloc;
+	unsigned int vsize_lookup_misses;
 	/* mailbox_get_status() of the view; false after any change */
 	bool status_valid;
 	struct mailbox_status status;

@@ -163,7 +163,7 @@ static void test_copy_writes_real_vsize(void **state)
 	drop_messages();
 	struct mail_user *user = open_user();
 	const char *error;
-	char dirs[2][400], names[8][256], files[8][700];
+	char dirs[2][400], names[8][256], files[8][1100];
 	uint32_t seqs[] = { 1, 3, 6 }, uidv, *uids;
 
 	assert_int_equal(mail_user_mailbox_create(user, "Dest", &error), 0);
