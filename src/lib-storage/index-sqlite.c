@@ -287,6 +287,48 @@ static bool index_file_is_wal(const char *path)
 
 static bool index_db_same_file(struct mail_user *user);
 
+static void unlink_db_files(const char *path);
+
+/* A new index appears whole: it is made under a temporary name (WAL
+   mode, schema) and linked into place. Otherwise a process could open
+   the empty file another one is still setting up, find it locked and
+   not in WAL mode - what an index truncated under its holder looks
+   like - and rebuild it, unlinking the creator's file under it (seen
+   with three LMTP processes delivering to a new user at once). Another
+   process linking first is fine: its index is used. */
+static int index_db_create_new(struct mail_user *user)
+{
+	char *tmp = i_strdup_printf("%s.new.%ld", user->db_path,
+				    (long)getpid());
+	sqlite3 *db = NULL;
+	int rc, ret = 0;
+
+	unlink_db_files(tmp);
+	rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL,
+				  NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, schema_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		i_error("index %s: creating it failed: %s", tmp,
+			db == NULL ? sqlite3_errstr(rc) : sqlite3_errmsg(db));
+		ret = -1;
+	}
+	/* the last connection: checkpoints the WAL into the file */
+	if (db != NULL && sqlite3_close(db) != SQLITE_OK)
+		ret = -1;
+	if (ret == 0 && link(tmp, user->db_path) < 0 && errno != EEXIST) {
+		i_error("link(%s, %s) failed: %s", tmp, user->db_path,
+			strerror(errno));
+		ret = -1;
+	}
+	unlink_db_files(tmp);
+	free(tmp);
+	return ret;
+}
+
 static int try_open(struct mail_user *user)
 {
 	struct stat st;
@@ -294,6 +336,9 @@ static int try_open(struct mail_user *user)
 	bool same_file = index_db_same_file(user);
 	int rc;
 
+	if (access(user->db_path, F_OK) < 0 && errno == ENOENT &&
+	    index_db_create_new(user) < 0)
+		return -1;
 	rc = sqlite3_open_v2(user->db_path, &user->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_NOMUTEX, NULL);
