@@ -431,14 +431,12 @@ static int try_open(struct mail_user *user)
 		user->db_corrupt = true;
 		return -1;
 	}
-	if (same_file && (stat(user->db_path, &st) < 0 ||
-			  st.st_ino != user->db_ino)) {
-		/* replaced between the check and the open */
-		same_file = false;
-	}
-	if (!same_file) {
+	ino_t ino = stat(user->db_path, &st) == 0 ? st.st_ino : 0;
+	/* a same_file that was replaced between the check and the open
+	   counts as another file */
+	if (!same_file || ino != user->db_ino) {
 		user->db_generation++;
-		user->db_ino = stat(user->db_path, &st) == 0 ? st.st_ino : 0;
+		user->db_ino = ino;
 	}
 	return 0;
 }
@@ -454,7 +452,6 @@ void index_db_close(struct mail_user *user)
 	if (user->db_hold_fd >= 0)
 		close(user->db_hold_fd);
 	user->db_hold_fd = -1;
-	user->db_idle_closed = false;
 }
 
 static void unlink_db_files(const char *path)
@@ -564,7 +561,6 @@ void mail_user_release_memory(struct mail_user *user)
 	/* an fd on the file keeps its inode from being reused by a
 	   rebuilt index, so the reopen can tell it is the same file */
 	user->db_hold_fd = open(user->db_path, O_RDONLY | O_CLOEXEC);
-	user->db_idle_closed = user->db_hold_fd >= 0;
 }
 
 /* reopened after mail_user_release_memory(): is it the file we held? */
@@ -575,15 +571,13 @@ static bool index_db_same_file(struct mail_user *user)
 
 	if (user->db_hold_fd < 0)
 		return false;
-	same = user->db_idle_closed &&
-		fstat(user->db_hold_fd, &held) == 0 && held.st_nlink > 0 &&
+	same = fstat(user->db_hold_fd, &held) == 0 && held.st_nlink > 0 &&
 		stat(user->db_path, &cur) == 0 &&
 		held.st_ino == cur.st_ino && held.st_dev == cur.st_dev;
 	/* before SQLite opens the file: closing another fd of it would
 	   drop SQLite's POSIX locks */
 	close(user->db_hold_fd);
 	user->db_hold_fd = -1;
-	user->db_idle_closed = false;
 	return same;
 }
 

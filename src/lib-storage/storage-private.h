@@ -254,8 +254,8 @@ struct mail_user {
 	unsigned int db_generation; /* ++ at every (re)open of another file */
 	unsigned int db_opens;      /* ++ at every open: a new connection,
 				       whose data_version starts anew */
-	bool db_idle_closed;        /* closed by mail_user_release_memory() */
-	int db_hold_fd;             /* the closed file, held open, or -1 */
+	int db_hold_fd;             /* closed by mail_user_release_memory():
+				       the file, held open; else -1 */
 	uint64_t commit_count;      /* ++ at every commit of ours */
 	unsigned int sync_scans;    /* ++ at every Maildir scan (tests) */
 	unsigned int vsize_reads;   /* ++ at every file read only for its
