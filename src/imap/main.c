@@ -60,12 +60,12 @@ static bool control_closed;
    may take to drain before it is freed */
 #define SESSION_LINGER_MSECS 5000
 
-static void control_report_done(struct imap_session *s)
+static void control_report_done(const char *session_id)
 {
 	if (ev_control == NULL || control_closed)
 		return;
 	struct ipc_msg *msg = ipc_msg_create(IPC_MSG_SESSION_DONE);
-	ipc_msg_add(msg, "session", s->session_id);
+	ipc_msg_add(msg, "session", session_id);
 	if (ipc_send(MASTER_CONTROL_FD, msg) < 0)
 		i_error("Can't report the session's end to the master: %m");
 	ipc_msg_free(&msg);
@@ -80,7 +80,7 @@ static void session_free(struct imap_session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	sessions_count--;
-	control_report_done(s);
+	control_report_done(s->session_id);
 	client_destroy(&s->client);
 	mail_user_close(&s->user);
 	event_free(s->ev_free);
@@ -219,11 +219,8 @@ static void control_input(evutil_socket_t fd, short what, void *context)
 	struct imap_session *s = session_open(&session, msg->fd, msg->fd);
 	if (s == NULL) {
 		/* still tell the master it is over */
-		struct imap_session gone = {
-			.session_id = (char *)(session.session_id == NULL ?
-					       "" : session.session_id),
-		};
-		control_report_done(&gone);
+		control_report_done(session.session_id == NULL ? "" :
+				    session.session_id);
 		ipc_msg_free(&msg);
 		return;
 	}
